@@ -1,0 +1,20 @@
+"""The DigitalOcean project that groups one environment's resources in the control panel."""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_digitalocean.project import Project
+from constructs import Construct
+
+
+class HubProject(Construct):
+    def __init__(self, scope: Construct, id_: str, *, name: str, environment: str, resources: list[str]):
+        super().__init__(scope, id_)
+        self.project = Project(
+            self,
+            "project",
+            name=name,
+            environment=environment,
+            purpose="Web Application",
+            description="Community Hub, managed by Terraform",
+            resources=resources,
+        )

@@ -1,0 +1,208 @@
+"""A synthesized stack (`cdk.tf.json`) as the gate sees it: resources with their Terraform address,
+construct path and line number.
+
+The gate reads only these files, so it works on any CDKTF output, not just ours.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+
+class StackReadError(Exception):
+    """A stack file that cannot be used. The message names the file and what is wrong."""
+
+
+@dataclass(frozen=True)
+class Resource:
+    type: str
+    name: str
+    attrs: dict[str, Any]
+    construct_path: str
+    line: int
+    mode: str = "managed"  # "managed" for resource blocks, "data" for data sources
+
+    @property
+    def address(self) -> str:
+        prefix = "data." if self.mode == "data" else ""
+        return f"{prefix}{self.type}.{self.name}"
+
+
+@dataclass
+class StackDocument:
+    name: str  # stack name: the directory name under cdktf.out/stacks, or the file's stem
+    path: Path
+    display_path: str  # path as shown in reports (relative to the working directory when possible)
+    raw: dict[str, Any]
+    resources: list[Resource] = field(default_factory=list)
+    data_sources: list[Resource] = field(default_factory=list)
+
+    def of_type(self, *types: str) -> Iterator[Resource]:
+        return (r for r in self.resources if r.type in types)
+
+    def by_address(self, address: str) -> Resource | None:
+        for r in (*self.resources, *self.data_sources):
+            if r.address == address:
+                return r
+        return None
+
+    @property
+    def variables(self) -> dict[str, Any]:
+        return self.raw.get("variable", {}) or {}
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        return self.raw.get("output", {}) or {}
+
+    @property
+    def backend(self) -> dict[str, Any]:
+        return (self.raw.get("terraform", {}) or {}).get("backend", {}) or {}
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def key_lines(text: str, max_depth: int = 3) -> dict[tuple[str, ...], int]:
+    """Map each object key path up to `max_depth` to the 1-based line where the key appears.
+
+    Written by hand because the json module does not report positions; it walks the text once
+    and only tracks string and nesting state.
+    """
+    lines: dict[tuple[str, ...], int] = {}
+    stack: list[str | None] = []  # open containers: key for objects' current member, None for arrays
+    kinds: list[str] = []
+    line = 1
+    i, n = 0, len(text)
+    expecting_key = False
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line += 1
+        elif c == '"':
+            j = i + 1
+            while j < n:
+                d = text[j]
+                if d == "\\":
+                    j += 2
+                    continue
+                if d == '"':
+                    break
+                if d == "\n":
+                    line += 1
+                j += 1
+            if expecting_key and kinds and kinds[-1] == "{":
+                key = json.loads(text[i : j + 1])
+                stack[-1] = key
+                depth = len(kinds)
+                if depth <= max_depth:
+                    path = tuple(k for k in stack if k is not None)
+                    lines.setdefault(path, line)
+                expecting_key = False
+            i = j
+        elif c == "{":
+            kinds.append("{")
+            stack.append(None)
+            expecting_key = True
+        elif c == "[":
+            kinds.append("[")
+            stack.append(None)
+        elif c in "}]":
+            if kinds:
+                kinds.pop()
+                stack.pop()
+        elif c == ",":
+            if kinds and kinds[-1] == "{":
+                expecting_key = True
+        i += 1
+    return lines
+
+
+def _construct_path(body: Any) -> str:
+    if isinstance(body, dict):
+        meta = body.get("//")
+        if isinstance(meta, dict):
+            return str((meta.get("metadata") or {}).get("path", ""))
+    return ""
+
+
+def parse_stack(text: str, path: Path, name: str | None = None) -> StackDocument:
+    display = _display(path)
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StackReadError(f"{display}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    if not isinstance(raw, dict):
+        raise StackReadError(f"{display}: top level: expected a Terraform JSON object, found {type(raw).__name__}")
+    terraform_keys = {"resource", "data", "terraform", "provider", "variable", "output", "locals", "module"}
+    unknown = sorted(k for k in raw if k not in terraform_keys and k != "//")
+    if not (set(raw) & terraform_keys):
+        raise StackReadError(f"{display}: top level: not a Terraform JSON configuration (keys: {', '.join(unknown) or 'none'})")
+    if unknown:
+        raise StackReadError(f"{display}: top level: unknown block(s) {', '.join(unknown)} for Terraform JSON")
+    positions = key_lines(text)
+    stack_name = name or (path.parent.name if path.name == "cdk.tf.json" else path.stem)
+    doc = StackDocument(name=stack_name, path=path, display_path=display, raw=raw)
+    for block, mode, target in (("resource", "managed", doc.resources), ("data", "data", doc.data_sources)):
+        section = raw.get(block, {}) or {}
+        if not isinstance(section, dict):
+            raise StackReadError(f"{display}: {block}: expected an object of resource types")
+        for rtype, instances in section.items():
+            if not isinstance(instances, dict):
+                raise StackReadError(f"{display}: {block}.{rtype}: expected an object of named resources")
+            for rname, body in instances.items():
+                if not isinstance(body, dict):
+                    raise StackReadError(f"{display}: {block}.{rtype}.{rname}: expected an object of attributes")
+                target.append(
+                    Resource(
+                        type=rtype,
+                        name=rname,
+                        attrs=body,
+                        construct_path=_construct_path(body),
+                        line=positions.get((block, rtype, rname), 1),
+                        mode=mode,
+                    )
+                )
+    return doc
+
+
+def load_stack(path: Path, name: str | None = None) -> StackDocument:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise StackReadError(f"{_display(path)}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StackReadError(f"{_display(path)}: cannot be read ({exc})") from None
+    return parse_stack(text, path, name)
+
+
+def discover_stack_files(paths: list[Path]) -> list[tuple[str, Path]]:
+    """Resolve command-line paths to (stack name, cdk.tf.json) pairs.
+
+    Accepts a `cdktf.out` directory, a `cdktf.out/stacks` directory, a single stack directory,
+    or a JSON file. Raises StackReadError for anything else, so that nothing passes unread.
+    """
+    found: list[tuple[str, Path]] = []
+    for p in paths:
+        if p.is_file():
+            name = p.parent.name if p.name == "cdk.tf.json" else p.stem
+            found.append((name, p))
+        elif p.is_dir():
+            candidates = []
+            if (p / "cdk.tf.json").is_file():
+                candidates = [p / "cdk.tf.json"]
+            else:
+                root = p / "stacks" if (p / "stacks").is_dir() else p
+                candidates = sorted(root.glob("*/cdk.tf.json"))
+            if not candidates:
+                raise StackReadError(f"{_display(p)}: no cdk.tf.json found (expected cdktf.out/stacks/<stack>/cdk.tf.json)")
+            found.extend((c.parent.name, c) for c in candidates)
+        else:
+            raise StackReadError(f"{_display(p)}: no such file or directory")
+    return found

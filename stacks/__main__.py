@@ -1,0 +1,5 @@
+import sys
+
+from stacks.synth import main
+
+sys.exit(main())

@@ -1,0 +1,73 @@
+"""The synth command: configuration in, `cdktf.out` out, with every bad input a clear error."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from policies.stack_document import StackDocument, load_stack
+from stacks.config import DEFAULT_CONFIG, ConfigError, load_config
+from stacks.outdir import staged_outdir
+
+EXIT_OK, EXIT_POLICY, EXIT_USAGE = 0, 1, 2
+
+
+def preview_request() -> str | None:
+    """Branches to preview: HUB_PREVIEW, or the cdktf context value `hubPreview`."""
+    if os.environ.get("HUB_PREVIEW"):
+        return os.environ["HUB_PREVIEW"]
+    context = os.environ.get("CDKTF_CONTEXT_JSON")
+    if context:
+        try:
+            value = json.loads(context).get("hubPreview")
+        except (ValueError, AttributeError):
+            value = None
+        if value:
+            return str(value)
+    return None
+
+
+def synth(config_path: Path, outdir: Path) -> list[StackDocument]:
+    """Validate, synthesize into a staging directory, swap it into place, read it back.
+
+    Raises ConfigError for bad input; the previous output is then untouched.
+    """
+    config = load_config(config_path)
+    # Imported late: loading the provider bindings is the slow part and bad config fails faster.
+    from stacks.app import environments_to_synth, synth_app
+
+    envs = environments_to_synth(config, preview_request())
+    with staged_outdir(outdir) as staging:
+        names = synth_app(config, envs, staging)
+    return [load_stack(outdir / "stacks" / n / "cdk.tf.json") for n in names]
+
+
+def run(config_path: Path | None = None, outdir: Path | None = None, console: Console | None = None) -> tuple[int, list[StackDocument]]:
+    console = console or Console()
+    err = Console(stderr=True)
+    config_path = config_path or Path(os.environ.get("HUB_CONFIG", str(DEFAULT_CONFIG)))
+    outdir = outdir or Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
+    try:
+        docs = synth(config_path, outdir)
+    except ConfigError as exc:
+        for line in exc.problems:
+            err.print(f"error: {line}", markup=False, highlight=False)
+        err.print(f"Nothing was written; {outdir} is unchanged.", markup=False, highlight=False)
+        return EXIT_USAGE, []
+    from stacks.summary import print_summary
+
+    print_summary(docs, console)
+    return EXIT_OK, docs
+
+
+def main() -> int:
+    code, _ = run()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
