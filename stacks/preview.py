@@ -12,7 +12,7 @@ import re
 
 from stacks.config import ConfigError, Environment, HubConfig, Kind, Pool
 
-MAX_SLUG = 24  # keeps "preview-<slug>" names, tags and DNS labels well inside provider limits
+MAX_SLUG = 32  # keeps "preview-<slug>" names, tags and DNS labels well inside provider limits
 
 
 def slugify(branch: str) -> str:

@@ -48,15 +48,14 @@ def synth(config_path: Path, outdir: Path) -> list[StackDocument]:
 
 def run(config_path: Path | None = None, outdir: Path | None = None, console: Console | None = None) -> tuple[int, list[StackDocument]]:
     console = console or Console()
-    err = Console(stderr=True)
     config_path = config_path or Path(os.environ.get("HUB_CONFIG", str(DEFAULT_CONFIG)))
     outdir = outdir or Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
     try:
         docs = synth(config_path, outdir)
     except ConfigError as exc:
         for line in exc.problems:
-            err.print(f"error: {line}", markup=False, highlight=False)
-        err.print(f"Nothing was written; {outdir} is unchanged.", markup=False, highlight=False)
+            print(f"error: {line}", file=sys.stderr)
+        print(f"Nothing was written; {outdir} is unchanged.", file=sys.stderr)
         return EXIT_USAGE, []
     from stacks.summary import print_summary
 

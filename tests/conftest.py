@@ -1,0 +1,81 @@
+"""Shared fixtures: the checked-in configuration, and stacks synthesized in-process."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+os.environ.setdefault("CHECKPOINT_DISABLE", "1")
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@lru_cache(maxsize=None)
+def checked_in_config():
+    from stacks.config import load_config
+
+    return load_config(ROOT / "environments.toml")
+
+
+@pytest.fixture(scope="session")
+def config():
+    return checked_in_config()
+
+
+def synth_env(name: str, config=None, env=None) -> dict:
+    """Synthesize one environment stack with cdktf's Testing app and return the parsed JSON."""
+    from cdktf import Testing
+
+    from stacks.environment_stack import EnvironmentStack
+
+    config = config or checked_in_config()
+    env = env or config.environments[name]
+    app = Testing.app()
+    stack = EnvironmentStack(app, name, env, config)
+    return json.loads(Testing.synth(stack))
+
+
+@lru_cache(maxsize=None)
+def _synth_checked_in(name: str) -> str:
+    return json.dumps(synth_env(name))
+
+
+@pytest.fixture(scope="session")
+def synthesized():
+    """name -> synthesized JSON of the checked-in environments (cached per session)."""
+    return lambda name: json.loads(_synth_checked_in(name))
+
+
+def write_config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "environments.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def base_toml(root) -> str:
+    return (root / "environments.toml").read_text()
+
+
+def run_env(tmp_path: Path, **extra) -> dict:
+    env = dict(os.environ)
+    env.pop("HUB_PREVIEW", None)
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def copy_tree(src: Path, dst: Path) -> None:
+    shutil.copytree(src, dst)

@@ -1,0 +1,130 @@
+"""Bad configuration fails with one clear line per problem, naming the environment and field."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from stacks.config import ConfigError, load_config
+from tests.conftest import ROOT, run_env, write_config
+
+
+def edit(text: str, section: str, old: str, new: str) -> str:
+    """Replace `old` by `new` inside one [section] of the TOML text (the test's way to break it)."""
+    start = text.index(f"[{section}]\n")
+    end = text.find("\n[", start + 1)
+    end = len(text) if end == -1 else end
+    body = text[start:end]
+    assert old in body, f"{old!r} not in [{section}]"
+    return text[:start] + body.replace(old, new, 1) + text[end:]
+
+
+CASES = {
+    "unknown key": (
+        lambda t: edit(t, "environments.staging", 'region = "fra1"', 'region = "fra1"\ncolour = "blue"'),
+        "environments.staging.colour: unknown key",
+    ),
+    "unknown size slug": (
+        lambda t: edit(t, "environments.staging.pools", 'db = { size = "s-4vcpu-8gb"', 'db = { size = "s-3vcpu-7gb"'),
+        "environments.staging.pools.db.size: unknown Droplet size slug 's-3vcpu-7gb'",
+    ),
+    "unknown region": (
+        lambda t: edit(t, "environments.staging", 'region = "fra1"', 'region = "mars1"'),
+        "environments.staging.region: unknown DigitalOcean region 'mars1'",
+    ),
+    "overlapping vpc": (
+        lambda t: edit(t, "environments.staging", 'vpc_cidr = "10.20.0.0/20"', 'vpc_cidr = "10.10.8.0/21"'),
+        "environments.staging.vpc_cidr: 10.10.8.0/21 overlaps 10.10.0.0/20 of environment 'development'",
+    ),
+    "cidr does not parse": (
+        lambda t: edit(t, "environments.staging", 'vpc_cidr = "10.20.0.0/20"', 'vpc_cidr = "10.300.0.0/20"'),
+        "environments.staging.vpc_cidr: vpc_cidr '10.300.0.0/20' is not a CIDR block",
+    ),
+    "admin cidr open to the world": (
+        lambda t: edit(t, "environments.production", 'admin_cidrs = ["203.0.113.0/24", ', 'admin_cidrs = ["0.0.0.0/0", '),
+        "environments.production.admin_cidrs: '0.0.0.0/0' opens SSH to the whole internet",
+    ),
+    "count below one": (
+        lambda t: edit(t, "environments.development.pools", 'cache = { size = "s-1vcpu-1gb", count = 1 }', 'cache = { size = "s-1vcpu-1gb", count = 0 }'),
+        "environments.development.pools.cache.count: Input should be greater than or equal to 1",
+    ),
+    "production app pool below two": (
+        lambda t: edit(t, "environments.production.pools", 'app = { size = "s-2vcpu-4gb", count = 2 }', 'app = { size = "s-2vcpu-4gb", count = 1 }'),
+        "environments.production: pools.app.count must be at least 2 in production",
+    ),
+    "active colour without release": (
+        lambda t: edit(t, "environments.staging.releases", 'green = "1.8.0"\n', ""),
+        "environments.staging: active_color is 'green' but releases.green is not set",
+    ),
+    "duplicate hostname": (
+        lambda t: edit(t, "environments.staging", 'hostnames = ["staging.communityhub.dev"]', 'hostnames = ["dev.communityhub.dev"]'),
+        "environments.staging.hostnames: 'dev.communityhub.dev' is also used by environment 'development'",
+    ),
+    "negative budget": (
+        lambda t: edit(t, "environments.development", "monthly_budget_usd = 150", "monthly_budget_usd = -5"),
+        "environments.development.monthly_budget_usd: must not be negative (got -5.0)",
+    ),
+    "webhook url in the file": (
+        lambda t: edit(t, "environments.staging.alerts", 'slack_webhook_env = "HUB_SLACK_WEBHOOK_STAGING"', 'slack_webhook_env = "https://hooks.example/T0/B0/x"'),
+        "environments.staging.alerts.slack_webhook_env: must name an environment variable, not hold the webhook URL",
+    ),
+    "toml that does not parse": (
+        lambda t: t.replace('[environments.staging]\nkind = "staging"', '[environments.staging]\nkind = "staging\n'),
+        "not valid TOML: Illegal character '\\n' (at line 59, column 16)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_config_names_environment_and_field(case, tmp_path, base_toml):
+    mutate, expected = CASES[case]
+    path = write_config(tmp_path, mutate(base_toml))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert any(expected in line for line in err.value.problems), err.value.problems
+    assert all(line.startswith(str(path)) for line in err.value.problems)
+
+
+def test_checked_in_config_is_valid(config):
+    assert set(config.environments) == {"development", "staging", "production"}
+
+
+def test_every_problem_is_reported_at_once(tmp_path, base_toml):
+    text = CASES["unknown region"][0](CASES["negative budget"][0](base_toml))
+    with pytest.raises(ConfigError) as err:
+        load_config(write_config(tmp_path, text))
+    joined = "\n".join(err.value.problems)
+    assert "mars1" in joined and "must not be negative" in joined
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path / "nope.toml")
+    assert err.value.problems == [f"{tmp_path / 'nope.toml'}: file not found"]
+
+
+@pytest.mark.parametrize("case", ["unknown size slug", "overlapping vpc", "toml that does not parse"])
+def test_synth_exits_2_and_keeps_previous_output(case, tmp_path, base_toml):
+    """The command a user runs: exit code 2, the problem on stderr, no traceback, and the
+    previous cdktf.out exactly as it was."""
+    outdir = tmp_path / "cdktf.out"
+    (outdir / "stacks" / "staging").mkdir(parents=True)
+    previous = outdir / "stacks" / "staging" / "cdk.tf.json"
+    previous.write_text('{"resource": {}}')
+    path = write_config(tmp_path, CASES[case][0](base_toml))
+    proc = subprocess.run(
+        [sys.executable, "main.py"],
+        cwd=ROOT,
+        env=run_env(tmp_path, HUB_CONFIG=path, CDKTF_OUTDIR=outdir),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert CASES[case][1] in proc.stderr.replace("\n", " ") or CASES[case][1] in proc.stderr
+    assert previous.read_text() == '{"resource": {}}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out", "environments.toml"]

@@ -1,0 +1,108 @@
+"""The synth as users run it: `python main.py`, previews, and the real `cdktf synth`."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, run_env
+
+PROJECT_FILES = ("main.py", "environments.toml", "cdktf.json", "stacks", "constructs_lib", "policies")
+
+
+def copy_project(dst: Path) -> Path:
+    dst.mkdir(parents=True)
+    for name in PROJECT_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dst / name)
+    return dst
+
+
+def synth_in(cwd: Path, tmp_path: Path, **env) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "stacks"],
+        cwd=cwd,
+        env=run_env(tmp_path, **env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def tree(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def test_two_directories_give_byte_identical_output(tmp_path):
+    a, b = copy_project(tmp_path / "one"), copy_project(tmp_path / "elsewhere" / "two")
+    for d in (a, b):
+        proc = synth_in(d, tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    out_a, out_b = a / "cdktf.out", b / "cdktf.out"
+    assert tree(out_a) == tree(out_b)
+    assert "stacks/production/cdk.tf.json" in tree(out_a)
+    for rel in tree(out_a):
+        assert filecmp.cmp(out_a / rel, out_b / rel, shallow=False), rel
+        text = (out_a / rel).read_text()
+        assert str(a) not in text and str(tmp_path) not in text
+    # A run prints a summary per stack.
+    assert "production" in proc.stdout and "www.communityhub.org" in proc.stdout
+
+
+def test_preview_environment_is_added(tmp_path):
+    outdir = tmp_path / "out"
+    proc = synth_in(ROOT, tmp_path, HUB_PREVIEW="Feature/Search-Filters_v2", CDKTF_OUTDIR=outdir)
+    assert proc.returncode == 0, proc.stderr
+    stacks = sorted(p.name for p in (outdir / "stacks").iterdir())
+    assert stacks == ["development", "preview-feature-search-filters-v2", "production", "staging"]
+    doc = json.loads((outdir / "stacks" / "preview-feature-search-filters-v2" / "cdk.tf.json").read_text())
+    droplets = doc["resource"]["digitalocean_droplet"]
+    assert {d["size"] for d in droplets.values()} == {"s-1vcpu-1gb"}
+    assert all("ttl:7d" in d["tags"] for d in droplets.values())
+    records = doc["resource"]["cloudflare_dns_record"]
+    assert [r["name"] for r in records.values()] == ["feature-search-filters-v2.preview.communityhub.dev"]
+    assert doc["//"]["hub"]["budget_usd"] == 80 and doc["//"]["hub"]["kind"] == "preview"
+    assert doc["terraform"]["backend"]["local"]["path"] == "terraform.preview-feature-search-filters-v2.tfstate"
+
+
+def test_preview_name_that_cannot_be_made_valid(tmp_path):
+    outdir = tmp_path / "out"
+    proc = synth_in(ROOT, tmp_path, HUB_PREVIEW="///___", CDKTF_OUTDIR=outdir)
+    assert proc.returncode == 2
+    assert "HUB_PREVIEW: branch name '///___' has no letters to make a preview name from" in proc.stderr
+    assert "Traceback" not in proc.stderr and not outdir.exists()
+
+
+@pytest.mark.skipif(not (ROOT / "node_modules" / ".bin" / "cdktf").exists(), reason="cdktf CLI not installed (make install)")
+def test_real_cdktf_synth(tmp_path):
+    """`cdktf synth` runs main.py through cdktf.json's `app` and gives the same stacks."""
+    project = copy_project(tmp_path / "proj")
+    (project / ".venv").symlink_to(ROOT / ".venv")
+    env = run_env(tmp_path, CI="1", CDKTF_DISABLE_PLUGIN_CACHE_ENV="1", HOME=tmp_path, HUB_GATE_OVERRIDE="")
+    env.pop("HUB_GATE_OVERRIDE")
+    proc = subprocess.run(
+        [str(ROOT / "node_modules" / ".bin" / "cdktf"), "synth"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = project / "cdktf.out" / "stacks"
+    assert sorted(p.name for p in out.iterdir()) == ["development", "production", "staging"]
+    reference = tmp_path / "ref"
+    proc = synth_in(ROOT, tmp_path, CDKTF_OUTDIR=reference)
+    assert proc.returncode == 0
+    for env_name in ("development", "staging", "production"):
+        assert (out / env_name / "cdk.tf.json").read_bytes() == (reference / "stacks" / env_name / "cdk.tf.json").read_bytes()
