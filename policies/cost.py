@@ -1,0 +1,849 @@
+"""Monthly cost estimate of synthesized stacks, priced from the dated price table.
+
+Infracost does not price DigitalOcean, so the gate does it itself from `cdk.tf.json` alone:
+one line per resource (Droplets with their backups, volumes, load balancers, reserved IPs, Spaces,
+uptime checks, Cloudflare zones, and the free things at $0 so the reader sees what was looked at),
+subtotals per role, and a total compared with the environment's budget.
+
+A price the table does not know is a finding (HUB_COST_2), never a silent zero, so an estimate that
+is only a lower bound cannot pass unnoticed. The budget verdict is HUB_COST_1.
+
+Money is `Decimal`, each line rounded to cents (half up), totals are sums of rounded lines, and
+lines are ordered by role and address, so reports and diffs are stable.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from policies.findings import Finding, Severity, Status
+from policies.pricing import PriceTable, current_price_table
+from policies.stack_document import Resource, StackDocument
+
+BUDGET_CHECK = "HUB_COST_1"
+BUDGET_TITLE = "Monthly cost within budget"
+UNKNOWN_CHECK = "HUB_COST_2"
+UNKNOWN_TITLE = "Price unknown"
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+_ROLE_TAG = re.compile(r"^role:(.+)$")
+_TYPE_ROLES = {
+    "digitalocean_droplet": "compute",
+    "digitalocean_loadbalancer": "loadbalancer",
+    "digitalocean_volume": "storage",
+    "digitalocean_volume_attachment": "storage",
+    "digitalocean_spaces_bucket": "storage",
+    "digitalocean_spaces_bucket_policy": "storage",
+    "digitalocean_spaces_bucket_cors_configuration": "storage",
+    "digitalocean_spaces_bucket_object": "storage",
+    "digitalocean_reserved_ip": "network",
+    "digitalocean_floating_ip": "network",
+    "digitalocean_reserved_ip_assignment": "network",
+    "digitalocean_floating_ip_assignment": "network",
+    "digitalocean_vpc": "network",
+    "digitalocean_firewall": "network",
+    "digitalocean_domain": "network",
+    "digitalocean_record": "network",
+    "digitalocean_certificate": "network",
+    "digitalocean_monitor_alert": "monitoring",
+    "digitalocean_uptime_check": "monitoring",
+    "digitalocean_uptime_alert": "monitoring",
+}
+_RESERVED_IP_TYPES = ("digitalocean_reserved_ip", "digitalocean_floating_ip")
+_IP_ASSIGNMENT_TYPES = ("digitalocean_reserved_ip_assignment", "digitalocean_floating_ip_assignment")
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _ref_name(value: Any, rtype: str) -> str | None:
+    """Name of the `rtype` resource a `${rtype.name.attr}` reference points at, if it is one."""
+    if isinstance(value, str):
+        m = re.search(r"\$\{" + re.escape(rtype) + r"\.([A-Za-z0-9_-]+)\.", value)
+        if m:
+            return m.group(1)
+    return None
+
+
+def _literal_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _block(value: Any) -> dict[str, Any]:
+    """A nested block: Terraform JSON allows an object or a list of one object."""
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return value[0]
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass(frozen=True)
+class CostLine:
+    address: str
+    construct_path: str
+    resource_type: str
+    role: str
+    description: str
+    quantity: int
+    unit_monthly: Decimal
+    monthly: Decimal
+    note: str = ""
+    priced: bool = True  # False when the amount is not trustworthy; a HUB_COST_2 finding says why
+
+
+@dataclass
+class StackCost:
+    stack: str
+    environment: str
+    file: str
+    lines: list[CostLine]
+    budget_usd: Decimal | None
+    findings: list[Finding] = field(default_factory=list)
+    price_source: str = ""
+    price_retrieved: str = ""
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.monthly for line in self.lines), ZERO)
+
+    @property
+    def by_role(self) -> dict[str, Decimal]:
+        roles: dict[str, Decimal] = {}
+        for line in self.lines:
+            roles[line.role] = roles.get(line.role, ZERO) + line.monthly
+        return dict(sorted(roles.items()))
+
+    @property
+    def complete(self) -> bool:
+        return all(line.priced for line in self.lines)
+
+    @property
+    def percent_of_budget(self) -> Decimal | None:
+        if self.budget_usd is None or self.budget_usd == 0:
+            return None
+        return (self.total / self.budget_usd * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+    @property
+    def over_budget(self) -> bool:
+        return self.budget_usd is not None and self.total > self.budget_usd
+
+
+class _StackEstimator:
+    """Walks one stack's resources and prices each against the table."""
+
+    def __init__(self, doc: StackDocument, prices: PriceTable):
+        self.doc = doc
+        self.prices = prices
+        self.lines: list[CostLine] = []
+        self.findings: list[Finding] = []
+        self.droplet_roles = {r.name: self._tag_role(r) for r in doc.of_type("digitalocean_droplet")}
+        self.volume_roles = self._volume_roles()
+        self.assigned_ips = self._assigned_ips()
+        self.zone_subscriptions = self._zone_subscriptions()
+
+    # -- context gathered across resources ------------------------------------------------------
+
+    @staticmethod
+    def _tag_role(res: Resource) -> str | None:
+        tags = res.attrs.get("tags")
+        for tag in tags if isinstance(tags, list) else []:
+            m = _ROLE_TAG.match(tag) if isinstance(tag, str) else None
+            if m:
+                return m.group(1)
+        return None
+
+    def _volume_roles(self) -> dict[str, str]:
+        """A volume belongs to the role of the Droplet it is attached to."""
+        roles: dict[str, str] = {}
+        for att in self.doc.of_type("digitalocean_volume_attachment"):
+            volume = _ref_name(att.attrs.get("volume_id"), "digitalocean_volume")
+            droplet = _ref_name(att.attrs.get("droplet_id"), "digitalocean_droplet")
+            if volume and self.droplet_roles.get(droplet or ""):
+                roles[volume] = self.droplet_roles[droplet]
+        for droplet in self.doc.of_type("digitalocean_droplet"):
+            ids = droplet.attrs.get("volume_ids")
+            for ref in ids if isinstance(ids, list) else []:
+                volume = _ref_name(ref, "digitalocean_volume")
+                if volume and self.droplet_roles.get(droplet.name):
+                    roles.setdefault(volume, self.droplet_roles[droplet.name])
+        return roles
+
+    def _assigned_ips(self) -> set[str]:
+        assigned = set()
+        for res in self.doc.of_type(*_IP_ASSIGNMENT_TYPES):
+            for rtype in _RESERVED_IP_TYPES:
+                name = _ref_name(res.attrs.get("ip_address"), rtype)
+                if name:
+                    assigned.add(f"{rtype}.{name}")
+        return assigned
+
+    def _zone_subscriptions(self) -> dict[str, str]:
+        """Managed zone address -> address of the subscription resource that bills its plan."""
+        billed: dict[str, str] = {}
+        for sub in self.doc.of_type("cloudflare_zone_subscription"):
+            zone = _ref_name(sub.attrs.get("zone_id"), "cloudflare_zone")
+            if zone:
+                billed[f"cloudflare_zone.{zone}"] = sub.address
+        return billed
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _role(self, res: Resource) -> str:
+        if res.type == "digitalocean_droplet":
+            return self.droplet_roles.get(res.name) or "compute"
+        if res.type == "digitalocean_volume":
+            return self._tag_role(res) or self.volume_roles.get(res.name) or "storage"
+        if res.type in _TYPE_ROLES:
+            return _TYPE_ROLES[res.type]
+        return "edge" if res.type.startswith("cloudflare_") else "platform"
+
+    def _unknown(self, res: Resource, message: str, fix: str) -> None:
+        self.findings.append(
+            Finding(
+                check_id=UNKNOWN_CHECK,
+                title=UNKNOWN_TITLE,
+                severity=Severity.HIGH,
+                stack=self.doc.name,
+                address=res.address,
+                construct_path=res.construct_path,
+                file=self.doc.display_path,
+                line=res.line,
+                message=message,
+                fix=fix,
+            )
+        )
+
+    def _quantity(self, res: Resource) -> tuple[int, bool]:
+        """How many instances `count` makes; (1, False) when it is not a literal number."""
+        if "for_each" in res.attrs:
+            self._unknown(res, "for_each makes an unknown number of instances; the estimate prices one",
+                          "Use a literal count, or price the instances by hand and suppress this finding.")
+            return 1, False
+        if "count" not in res.attrs:
+            return 1, True
+        count = _literal_int(res.attrs["count"])
+        if count is None:
+            self._unknown(res, f"count is {res.attrs['count']!r}, not a literal number; "
+                               "the estimate prices one instance",
+                          "Synthesize a literal count (the generator knows it), so the estimate can multiply.")
+            return 1, False
+        return count, True
+
+    def _add(self, res: Resource, description: str, unit: Decimal, note: str = "", priced: bool = True) -> None:
+        quantity, known = self._quantity(res)
+        unit = _money(unit)
+        self.lines.append(
+            CostLine(
+                address=res.address,
+                construct_path=res.construct_path,
+                resource_type=res.type,
+                role=self._role(res),
+                description=description,
+                quantity=quantity,
+                unit_monthly=unit,
+                monthly=_money(unit * quantity),
+                note=note,
+                priced=priced and known,
+            )
+        )
+
+    def _table_files(self) -> str:
+        return ", ".join(self.prices.files) or "the price table"
+
+    # -- resource types -------------------------------------------------------------------------
+
+    def droplet(self, res: Resource) -> None:
+        size_slug = res.attrs.get("size")
+        size = self.prices.size(size_slug) if isinstance(size_slug, str) else None
+        if size is None:
+            self._unknown(res, f"Droplet size {size_slug!r} is not in the price table ({self._table_files()})",
+                          "Use a size slug listed in policies/price_table.toml, or add the size and its price "
+                          "in an override table (HUB_PRICE_TABLE).")
+            self._add(res, f"{size_slug} (price unknown)", ZERO, priced=False)
+            return
+        backups = res.attrs.get("backups", False)
+        if backups in (False, None, "false"):
+            self._add(res, size.slug, size.price_monthly)
+            return
+        if backups not in (True, "true"):
+            self._unknown(res, f"backups is {backups!r}, not true or false; backups are not priced",
+                          "Synthesize a literal value for backups.")
+            self._add(res, f"{size.slug} + backups (price unknown)", size.price_monthly, priced=False)
+            return
+        plan = _block(res.attrs.get("backup_policy")).get("plan", "weekly")  # provider default: weekly
+        percent = {"weekly": self.prices.backups.weekly_percent, "daily": self.prices.backups.daily_percent}.get(plan)
+        if percent is None:
+            self._unknown(res, f"backup plan {plan!r} has no price in the table (only the weekly and daily plans)",
+                          "Use backup_policy.plan weekly or daily, or extend the price table and estimator.")
+            self._add(res, f"{size.slug} + {plan} backups (price unknown)", size.price_monthly, priced=False)
+            return
+        backup_cost = _money(size.price_monthly * percent / 100)
+        self._add(res, f"{size.slug} + {plan} backups", size.price_monthly + backup_cost,
+                  note=f"backups {percent}% = ${backup_cost}")
+
+    def volume(self, res: Resource) -> None:
+        size = _literal_int(res.attrs.get("size"))
+        if size is None or size <= 0:
+            self._unknown(res, f"volume size {res.attrs.get('size')!r} is not a literal number of GiB",
+                          "Synthesize the volume size as a number.")
+            self._add(res, "volume (price unknown)", ZERO, priced=False)
+            return
+        self._add(res, f"{size} GiB volume", self.prices.volumes.per_gib_month * size)
+
+    def load_balancer(self, res: Resource) -> None:
+        lb = self.prices.load_balancer
+        lb_type = res.attrs.get("type")
+        if isinstance(lb_type, str) and lb_type.upper() == "GLOBAL":
+            self._unknown(res, "global load balancers are not in the price table (regional only)",
+                          "Price the global load balancer in an override table and extend the estimator.")
+            self._add(res, "global load balancer (price unknown)", ZERO, priced=False)
+            return
+        note = ""
+        if "size_unit" in res.attrs:
+            units = _literal_int(res.attrs["size_unit"])
+            if units is None or units < 1:
+                self._unknown(res, f"size_unit {res.attrs['size_unit']!r} is not a literal number of nodes",
+                              "Synthesize size_unit as a number.")
+                self._add(res, "load balancer (price unknown)", ZERO, priced=False)
+                return
+        elif "size" in res.attrs:
+            units = lb.legacy_size_units.get(res.attrs["size"]) if isinstance(res.attrs["size"], str) else None
+            if units is None:
+                self._unknown(res, f"load balancer size {res.attrs['size']!r} is not in the price table "
+                                   f"({', '.join(sorted(lb.legacy_size_units))})",
+                              "Use size_unit (number of nodes) or a known legacy size.")
+                self._add(res, f"load balancer {res.attrs['size']} (price unknown)", ZERO, priced=False)
+                return
+            note = f"{res.attrs['size']} = {units} size unit(s)"
+        else:
+            units = lb.default_size_units
+            note = "size_unit not set; provider default"
+        plural = "s" if units != 1 else ""
+        self._add(res, f"regional load balancer, {units} node{plural}", lb.per_size_unit_month * units, note=note)
+
+    def reserved_ip(self, res: Resource) -> None:
+        ip = self.prices.reserved_ip
+        if res.attrs.get("droplet_id") or res.address in self.assigned_ips:
+            self._add(res, "reserved IPv4 (assigned)", ip.assigned_month, note="free while assigned to a Droplet")
+        else:
+            self._add(res, "reserved IPv4 (unassigned)", ip.unassigned_month, note="charged while not assigned")
+
+    def spaces(self, buckets: list[Resource]) -> None:
+        spaces = self.prices.spaces
+        ordered = sorted(buckets, key=lambda r: r.address)
+        for res in ordered[:1]:
+            self._add(res, f"Spaces subscription (incl. {spaces.included_storage_gib} GiB)",
+                      spaces.subscription_month, note="one subscription covers all buckets")
+        for res in ordered[1:]:
+            self._add(res, "Spaces bucket", ZERO, note=f"covered by the Spaces subscription on {ordered[0].address}")
+
+    def uptime_checks(self, checks: list[Resource]) -> None:
+        mon = self.prices.monitoring
+        for i, res in enumerate(sorted(checks, key=lambda r: r.address)):
+            if i < mon.uptime_checks_free:
+                self._add(res, "uptime check", ZERO, note="within the free allowance")
+            else:
+                self._add(res, "uptime check", mon.uptime_check_month)
+
+    def cloudflare_zone(self, res: Resource) -> None:
+        cf = self.prices.cloudflare
+        if res.address in self.zone_subscriptions:
+            self._add(res, "Cloudflare zone", ZERO, note=f"plan billed through {self.zone_subscriptions[res.address]}")
+            return
+        plan = res.attrs.get("plan", cf.plan)  # provider v4 had `plan`; v5 moved it to zone subscriptions
+        if not isinstance(plan, str) or plan not in cf.plans:
+            self._unknown(res, f"Cloudflare plan {plan!r} is not in the price table ({', '.join(sorted(cf.plans))})",
+                          "Add the plan's monthly price under [cloudflare.plans] in an override table.")
+            self._add(res, f"Cloudflare zone, {plan} plan (price unknown)", ZERO, priced=False)
+            return
+        self._add(res, f"Cloudflare zone, {plan} plan", cf.plans[plan])
+
+    def cloudflare_zone_subscription(self, res: Resource) -> None:
+        cf = self.prices.cloudflare
+        plan = _block(res.attrs.get("rate_plan")).get("id")
+        if not isinstance(plan, str) or plan not in cf.plans:
+            self._unknown(res, f"Cloudflare rate plan {plan!r} is not in the price table "
+                               f"({', '.join(sorted(cf.plans))})",
+                          "Add the plan's monthly price under [cloudflare.plans] in an override table.")
+            self._add(res, f"Cloudflare {plan} plan (price unknown)", ZERO, priced=False)
+            return
+        self._add(res, f"Cloudflare {plan} plan subscription", cf.plans[plan])
+
+    def looked_up_zone(self, res: Resource) -> None:
+        self.lines.append(
+            CostLine(address=res.address, construct_path=res.construct_path, resource_type=res.type, role="edge",
+                     description="Cloudflare zone (looked up)", quantity=1, unit_monthly=ZERO, monthly=ZERO,
+                     note="managed elsewhere; its plan is billed there")
+        )
+
+    def other(self, res: Resource) -> None:
+        note = self.prices.free_resources.get(res.type)
+        if note is not None:
+            self._add(res, "free", ZERO, note=note)
+            return
+        self._unknown(res, f"resource type {res.type} has no price in the price table ({self._table_files()})",
+                      "If it costs nothing, list it under [free_resources]; otherwise price it in the table "
+                      "and teach policies/cost.py to read it.")
+        self._add(res, f"{res.type} (price unknown)", ZERO, priced=False)
+
+    def run(self) -> None:
+        handlers = {
+            "digitalocean_droplet": self.droplet,
+            "digitalocean_volume": self.volume,
+            "digitalocean_loadbalancer": self.load_balancer,
+            "digitalocean_reserved_ip": self.reserved_ip,
+            "digitalocean_floating_ip": self.reserved_ip,
+            "cloudflare_zone": self.cloudflare_zone,
+            "cloudflare_zone_subscription": self.cloudflare_zone_subscription,
+        }
+        buckets, checks = [], []
+        for res in self.doc.resources:
+            if res.type == "digitalocean_spaces_bucket":
+                buckets.append(res)
+            elif res.type == "digitalocean_uptime_check":
+                checks.append(res)
+            else:
+                handlers.get(res.type, self.other)(res)
+        self.spaces(buckets)
+        self.uptime_checks(checks)
+        for res in self.doc.data_sources:
+            if res.type == "cloudflare_zone":
+                self.looked_up_zone(res)
+
+
+def _hub_context(doc: StackDocument) -> dict[str, Any]:
+    meta = doc.raw.get("//")
+    hub = meta.get("hub") if isinstance(meta, dict) else None
+    return hub if isinstance(hub, dict) else {}
+
+
+def _budget_finding(doc: StackDocument, cost: StackCost, raw_budget: Any, has_budget: bool) -> Finding:
+    def finding(message: str, status: Status, severity: Severity = Severity.HIGH, fix: str = "") -> Finding:
+        return Finding(check_id=BUDGET_CHECK, title=BUDGET_TITLE, severity=severity, stack=doc.name, address="",
+                       construct_path="", file=doc.display_path, line=1, message=message, fix=fix, status=status)
+
+    total = f"${cost.total:,.2f}"
+    lower_bound = "" if cost.complete else (
+        f" {sum(1 for line in cost.lines if not line.priced)} resource(s) could not be priced, "
+        "so the total is a lower bound.")
+    if not has_budget:
+        return finding(f"No monthly budget declared for this stack (\"//\".hub.budget_usd); estimated total {total}."
+                       + lower_bound, Status.PASSED, Severity.INFO,
+                       fix="Declare the environment's monthly budget in environments.toml.")
+    if cost.budget_usd is None:
+        return finding(f"\"//\".hub.budget_usd is {raw_budget!r}, not a non-negative number of USD.", Status.FAILED,
+                       fix="Set budget_usd to a number in environments.toml.")
+    budget = f"${cost.budget_usd:,.2f}"
+    percent = f" ({cost.percent_of_budget} % of budget)" if cost.percent_of_budget is not None else ""
+    if cost.over_budget:
+        return finding(f"Estimated monthly cost {total} exceeds the budget of {budget} by "
+                       f"${cost.total - cost.budget_usd:,.2f}{percent}." + lower_bound, Status.FAILED,
+                       fix="Reduce Droplet sizes or counts in environments.toml, or raise this environment's budget.")
+    return finding(f"Estimated monthly cost {total} is within the budget of {budget}{percent}." + lower_bound,
+                   Status.PASSED)
+
+
+def estimate_stack(doc: StackDocument, prices: PriceTable | None = None) -> StackCost:
+    """Price every resource of one stack and judge the total against its budget (if declared)."""
+    prices = current_price_table() if prices is None else prices
+    estimator = _StackEstimator(doc, prices)
+    estimator.run()
+    hub = _hub_context(doc)
+    raw_budget = hub.get("budget_usd")
+    valid = (isinstance(raw_budget, (int, float)) and not isinstance(raw_budget, bool)
+             and math.isfinite(raw_budget) and raw_budget >= 0)
+    environment = hub.get("environment")
+    cost = StackCost(
+        stack=doc.name,
+        environment=environment if isinstance(environment, str) and environment else doc.name,
+        file=doc.display_path,
+        lines=sorted(estimator.lines, key=lambda line: (line.role, line.address)),
+        budget_usd=_money(Decimal(str(raw_budget))) if valid else None,
+        price_source=prices.meta.source,
+        price_retrieved=prices.meta.retrieved.isoformat(),
+    )
+    findings = [*estimator.findings, _budget_finding(doc, cost, raw_budget, "budget_usd" in hub)]
+    cost.findings = sorted(findings, key=Finding.sort_key)
+    return cost
+
+
+def estimate_many(docs: Sequence[StackDocument], prices: PriceTable | None = None) -> list[StackCost]:
+    """Estimate several stacks with one price table, ordered by environment then stack."""
+    prices = current_price_table() if prices is None else prices
+    return sorted((estimate_stack(doc, prices) for doc in docs), key=lambda c: (c.environment, c.stack))
+
+
+# -- diff -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineChange:
+    address: str
+    role: str
+    change: str  # "added", "removed" or "changed"
+    before: Decimal
+    after: Decimal
+    before_description: str
+    after_description: str
+
+    @property
+    def delta(self) -> Decimal:
+        return self.after - self.before
+
+
+@dataclass(frozen=True)
+class EnvironmentDiff:
+    environment: str
+    stack: str
+    change: str  # "added", "removed", "changed" or "unchanged"
+    before_total: Decimal | None
+    after_total: Decimal | None
+    budget_usd: Decimal | None  # the head's budget (the base's when the environment was removed)
+    complete: bool  # False when either side has resources that could not be priced
+    changes: tuple[LineChange, ...]
+
+    @property
+    def delta(self) -> Decimal:
+        return (self.after_total or ZERO) - (self.before_total or ZERO)
+
+    @property
+    def label(self) -> str:
+        return self.environment if self.environment == self.stack else f"{self.environment} ({self.stack})"
+
+
+@dataclass(frozen=True)
+class CostDiff:
+    environments: tuple[EnvironmentDiff, ...]
+    price_retrieved: str = ""  # date of the head's price table
+
+    @property
+    def before_total(self) -> Decimal:
+        return sum((e.before_total or ZERO for e in self.environments), ZERO)
+
+    @property
+    def after_total(self) -> Decimal:
+        return sum((e.after_total or ZERO for e in self.environments), ZERO)
+
+    @property
+    def delta(self) -> Decimal:
+        return self.after_total - self.before_total
+
+
+def _quantified(line: CostLine | None) -> str:
+    if line is None:
+        return ""
+    return f"{line.quantity} × {line.description}" if line.quantity != 1 else line.description
+
+
+def _line_changes(base: StackCost | None, head: StackCost | None) -> tuple[LineChange, ...]:
+    before = {line.address: line for line in base.lines} if base else {}
+    after = {line.address: line for line in head.lines} if head else {}
+    changes = []
+    for address in sorted(set(before) | set(after)):
+        b, a = before.get(address), after.get(address)
+        if b and a and (b.monthly, b.description, b.quantity) == (a.monthly, a.description, a.quantity):
+            continue
+        changes.append(
+            LineChange(
+                address=address,
+                role=(a or b).role,
+                change="added" if b is None else "removed" if a is None else "changed",
+                before=b.monthly if b else ZERO,
+                after=a.monthly if a else ZERO,
+                before_description=_quantified(b),
+                after_description=_quantified(a),
+            )
+        )
+    return tuple(changes)
+
+
+def diff(base: Sequence[StackCost], head: Sequence[StackCost]) -> CostDiff:
+    """Compare two estimates per environment and per resource (matched by Terraform address)."""
+    before = {(c.environment, c.stack): c for c in base}
+    after = {(c.environment, c.stack): c for c in head}
+    environments = []
+    for key in sorted(set(before) | set(after)):
+        b, a = before.get(key), after.get(key)
+        changes = _line_changes(b, a)
+        environments.append(
+            EnvironmentDiff(
+                environment=key[0],
+                stack=key[1],
+                change="added" if b is None else "removed" if a is None else "changed" if changes else "unchanged",
+                before_total=b.total if b else None,
+                after_total=a.total if a else None,
+                budget_usd=(a or b).budget_usd,
+                complete=all(c.complete for c in (a, b) if c is not None),
+                changes=changes,
+            )
+        )
+    dated = next((c.price_retrieved for c in (*head, *base) if c.price_retrieved), "")
+    return CostDiff(environments=tuple(environments), price_retrieved=dated)
+
+
+# -- renderers ------------------------------------------------------------------------------------
+
+Report = Sequence[StackCost] | CostDiff
+
+
+def _usd(value: Decimal | None) -> str:
+    if value is None:
+        return "—"
+    return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
+
+
+def _signed(value: Decimal) -> str:
+    return f"+${value:,.2f}" if value > 0 else _usd(value)
+
+
+def _percent(part: Decimal | None, whole: Decimal | None) -> str:
+    if part is None or whole is None or whole == 0:
+        return "—"
+    return f"{(part / whole * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)} %"
+
+
+def _relative(delta: Decimal, before: Decimal | None) -> str:
+    if before is None or before == 0 or delta == 0:
+        return ""
+    pct = (delta / before * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return f" ({'+' if pct > 0 else ''}{pct} %)"
+
+
+def _status(cost: StackCost) -> str:
+    if cost.budget_usd is None:
+        status = "no budget declared"
+    else:
+        status = "OVER BUDGET" if cost.over_budget else "within budget"
+    return status if cost.complete else f"{status}; price unknown for some resources"
+
+
+def _price_note(report: Report) -> str:
+    if isinstance(report, CostDiff):
+        retrieved = report.price_retrieved
+    else:
+        retrieved = next((c.price_retrieved for c in report if c.price_retrieved), "")
+    dated = f" as of {retrieved}" if retrieved else ""
+    return f"Monthly list prices in USD{dated}, before tax, credits and transfer overage (policies/price_table.toml)."
+
+
+def _env_label(env: EnvironmentDiff) -> str:
+    flags = {"added": ["new"], "removed": ["removed"]}.get(env.change, [])
+    if not env.complete:
+        flags.append("price unknown for some resources")
+    return env.label + (f" ({'; '.join(flags)})" if flags else "")
+
+
+def _console() -> tuple[Console, io.StringIO]:
+    out = io.StringIO()
+    return Console(file=out, width=120, no_color=True, highlight=False, emoji=False, force_terminal=False), out
+
+
+def render_text(report: Report) -> str:
+    """Plain-text tables for a terminal: per environment vs budget, then each stack's lines."""
+    console, out = _console()
+    if isinstance(report, CostDiff):
+        summary = Table("Environment", "Before", "After", "Delta", "Budget", "% of budget", box=box.SIMPLE,
+                        title="Estimated monthly cost change")
+        for env in report.environments:
+            summary.add_row(_env_label(env), _usd(env.before_total), _usd(env.after_total),
+                            _signed(env.delta) + _relative(env.delta, env.before_total), _usd(env.budget_usd),
+                            _percent(env.after_total, env.budget_usd))
+        summary.add_row("Total", _usd(report.before_total), _usd(report.after_total), _signed(report.delta), "", "")
+        console.print(summary)
+        for env in report.environments:
+            if not env.changes:
+                continue
+            table = Table("Resource", "Change", "Before", "After", "Delta", box=box.SIMPLE, title=env.label,
+                          title_justify="left")
+            table.columns[0].no_wrap = True
+            for ch in env.changes:
+                table.add_row(ch.address, _change_text(ch), _usd(ch.before), _usd(ch.after), _signed(ch.delta))
+            console.print(table)
+        console.print(_price_note(report))
+        return out.getvalue()
+
+    summary = Table("Environment", "Stack", "Total", "Budget", "% of budget", "Status", box=box.SIMPLE,
+                    title="Estimated monthly cost")
+    for cost in report:
+        summary.add_row(cost.environment, cost.stack, _usd(cost.total), _usd(cost.budget_usd),
+                        _percent(cost.total, cost.budget_usd), _status(cost))
+    console.print(summary)
+    for cost in report:
+        table = Table("Resource", "Role", "Description", "Qty", "Monthly", "Note", box=box.SIMPLE,
+                      title=f"{cost.environment} ({cost.file})", title_justify="left")
+        table.columns[0].no_wrap = True
+        for line in cost.lines:
+            table.add_row(line.address, line.role, line.description, str(line.quantity),
+                          _usd(line.monthly) if line.priced else f"{_usd(line.monthly)} ?", line.note)
+        table.add_section()
+        table.add_row("Total", "", "", "", _usd(cost.total), "")
+        console.print(table)
+        roles = Table("Role", "Monthly", box=box.SIMPLE, title=f"{cost.environment} by role", title_justify="left")
+        for role, subtotal in cost.by_role.items():
+            roles.add_row(role, _usd(subtotal))
+        console.print(roles)
+        for f in cost.findings:
+            if f.check_id == UNKNOWN_CHECK:
+                console.print(f"  {UNKNOWN_CHECK} {f.address}: {f.message}")
+    console.print(_price_note(report))
+    return out.getvalue()
+
+
+def _change_text(ch: LineChange) -> str:
+    if ch.change == "changed" and ch.before_description != ch.after_description:
+        return f"changed: {ch.before_description} → {ch.after_description}"
+    if ch.change == "added":
+        return f"added: {ch.after_description}"
+    if ch.change == "removed":
+        return f"removed: {ch.before_description}"
+    return "changed"
+
+
+def _amount(value: Decimal) -> float:
+    return float(value)
+
+
+def _line_json(line: CostLine) -> dict[str, Any]:
+    return {
+        "address": line.address,
+        "construct_path": line.construct_path,
+        "resource_type": line.resource_type,
+        "role": line.role,
+        "description": line.description,
+        "quantity": line.quantity,
+        "unit_monthly_usd": _amount(line.unit_monthly),
+        "monthly_usd": _amount(line.monthly),
+        "priced": line.priced,
+        "note": line.note,
+    }
+
+
+def _finding_json(f: Finding) -> dict[str, Any]:
+    return {"check_id": f.check_id, "title": f.title, "severity": f.severity.value, "status": f.status.value,
+            "address": f.address, "message": f.message, "fix": f.fix, "file": f.file, "line": f.line}
+
+
+def render_json(report: Report) -> str:
+    """Machine-readable estimate or diff (amounts in USD per month, rounded to cents)."""
+    if isinstance(report, CostDiff):
+        data: dict[str, Any] = {
+            "kind": "cost_diff",
+            "before_total_usd": _amount(report.before_total),
+            "after_total_usd": _amount(report.after_total),
+            "delta_usd": _amount(report.delta),
+            "environments": [
+                {
+                    "environment": env.environment,
+                    "stack": env.stack,
+                    "change": env.change,
+                    "before_total_usd": None if env.before_total is None else _amount(env.before_total),
+                    "after_total_usd": None if env.after_total is None else _amount(env.after_total),
+                    "delta_usd": _amount(env.delta),
+                    "budget_usd": None if env.budget_usd is None else _amount(env.budget_usd),
+                    "complete": env.complete,
+                    "changes": [
+                        {"address": ch.address, "role": ch.role, "change": ch.change,
+                         "before_usd": _amount(ch.before), "after_usd": _amount(ch.after),
+                         "delta_usd": _amount(ch.delta), "before": ch.before_description,
+                         "after": ch.after_description}
+                        for ch in env.changes
+                    ],
+                }
+                for env in report.environments
+            ],
+        }
+    else:
+        data = {
+            "kind": "cost_estimate",
+            "currency": "USD",
+            "stacks": [
+                {
+                    "stack": cost.stack,
+                    "environment": cost.environment,
+                    "file": cost.file,
+                    "total_usd": _amount(cost.total),
+                    "budget_usd": None if cost.budget_usd is None else _amount(cost.budget_usd),
+                    "percent_of_budget": None if cost.percent_of_budget is None else float(cost.percent_of_budget),
+                    "over_budget": cost.over_budget,
+                    "complete": cost.complete,
+                    "by_role_usd": {role: _amount(v) for role, v in cost.by_role.items()},
+                    "lines": [_line_json(line) for line in cost.lines],
+                    "findings": [_finding_json(f) for f in cost.findings],
+                    "price_table": {"source": cost.price_source, "retrieved": cost.price_retrieved},
+                }
+                for cost in report
+            ],
+        }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: Report) -> str:
+    """A pull-request comment: per-environment totals against budget, or before/after/delta."""
+    out: list[str] = []
+    if isinstance(report, CostDiff):
+        out += ["## Estimated monthly cost change", "",
+                "| Environment | Before | After | Delta | Budget | % of budget |",
+                "|---|---:|---:|---:|---:|---:|"]
+        for env in report.environments:
+            out.append(f"| {_md(_env_label(env))} | {_usd(env.before_total)} | {_usd(env.after_total)} | "
+                       f"{_signed(env.delta)}{_relative(env.delta, env.before_total)} | {_usd(env.budget_usd)} | "
+                       f"{_percent(env.after_total, env.budget_usd)} |")
+        out.append(f"| **Total** | {_usd(report.before_total)} | {_usd(report.after_total)} | "
+                   f"**{_signed(report.delta)}**{_relative(report.delta, report.before_total)} | | |")
+        for env in report.environments:
+            if not env.changes:
+                continue
+            out += ["", f"### {_md(env.label)}", "", "| Resource | Change | Before | After | Delta |",
+                    "|---|---|---:|---:|---:|"]
+            for ch in env.changes:
+                out.append(f"| `{ch.address}` | {_md(_change_text(ch))} | {_usd(ch.before)} | {_usd(ch.after)} | "
+                           f"{_signed(ch.delta)} |")
+        out += ["", f"<sub>{_price_note(report)}</sub>", ""]
+        return "\n".join(out)
+
+    out += ["## Estimated monthly cost", "",
+            "| Environment | Total | Budget | % of budget | Status |",
+            "|---|---:|---:|---:|---|"]
+    for cost in report:
+        status = f"**{_status(cost)}**" if cost.over_budget else _status(cost)
+        out.append(f"| {_md(cost.environment)} | {_usd(cost.total)} | {_usd(cost.budget_usd)} | "
+                   f"{_percent(cost.total, cost.budget_usd)} | {status} |")
+    for cost in report:
+        out += ["", f"<details><summary>{_md(cost.environment)}: {_usd(cost.total)} per month</summary>", "",
+                "| Role | Monthly |", "|---|---:|"]
+        out += [f"| {_md(role)} | {_usd(v)} |" for role, v in cost.by_role.items()]
+        out += ["", "| Resource | Role | Description | Qty | Monthly |", "|---|---|---|---:|---:|"]
+        for line in cost.lines:
+            amount = _usd(line.monthly) if line.priced else f"{_usd(line.monthly)} (unknown)"
+            out.append(f"| `{line.address}` | {_md(line.role)} | {_md(line.description)} | {line.quantity} "
+                       f"| {amount} |")
+        out += ["", "</details>"]
+    unknown = [f for cost in report for f in cost.findings if f.check_id == UNKNOWN_CHECK]
+    if unknown:
+        out += ["", "**Price unknown** (totals above are lower bounds):"]
+        out += [f"- {_md(f.stack)} `{f.address}`: {_md(f.message)}" for f in unknown]
+    out += ["", f"<sub>{_price_note(report)}</sub>", ""]
+    return "\n".join(out)

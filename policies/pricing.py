@@ -1,0 +1,284 @@
+"""The dated price table (`price_table.toml`) as a typed, validated model.
+
+The cost estimator prices stacks from it, and the config loader takes its Droplet size slugs and
+region slugs as the only valid values, so a size the gate cannot price cannot be configured either.
+
+A user override (argument or `HUB_PRICE_TABLE`) is always merged over the checked-in table, so it
+may be partial or complete:
+  - tables merge key by key (`[load_balancer] per_size_unit_month = 15` changes only that price);
+  - `[[droplet_sizes]]` rows replace the default row with the same `slug`, or add a new size;
+  - lists such as `regions` replace the default list.
+Every problem is reported as `<file>: <field>: <what is wrong>`, naming the file the value came from.
+
+Deliberately light: tomllib + pydantic only (no Checkov, no cdktf), so `known_size_slugs()` is cheap.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+DEFAULT_PRICE_TABLE = Path(__file__).with_name("price_table.toml")
+PRICE_TABLE_ENV = "HUB_PRICE_TABLE"
+
+Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=4)]
+Percent = Annotated[Decimal, Field(ge=0, le=100)]
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+RegionSlug = Annotated[str, Field(pattern=r"^[a-z]{3}[0-9]$")]
+
+
+class PriceTableError(Exception):
+    """The price table cannot be used. The message names the file, the field and the problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Meta(_Strict):
+    source: Annotated[str, Field(min_length=1)]
+    retrieved: date
+    currency: Literal["USD"]
+    note: str = ""
+
+
+class DropletSize(_Strict):
+    slug: Slug
+    vcpus: Annotated[int, Field(ge=1)]
+    memory_gb: Annotated[Decimal, Field(gt=0)]
+    disk_gb: Annotated[int, Field(ge=1)]
+    price_monthly: Money
+
+
+class Backups(_Strict):
+    weekly_percent: Percent
+    daily_percent: Percent
+
+
+class Volumes(_Strict):
+    per_gib_month: Money
+
+
+class LoadBalancer(_Strict):
+    per_size_unit_month: Money
+    default_size_units: Annotated[int, Field(ge=1)]
+    legacy_size_units: dict[Slug, Annotated[int, Field(ge=1)]]
+
+
+class ReservedIp(_Strict):
+    unassigned_month: Money
+    assigned_month: Money
+
+
+class Spaces(_Strict):
+    subscription_month: Money
+    included_storage_gib: Annotated[int, Field(ge=0)]
+
+
+class Cloudflare(_Strict):
+    plan: str
+    plans: dict[Slug, Money]
+
+    @model_validator(mode="after")
+    def _plan_is_priced(self) -> "Cloudflare":
+        if self.plan not in self.plans:
+            raise ValueError(f"plan {self.plan!r} is not one of the priced plans ({', '.join(sorted(self.plans))})")
+        return self
+
+
+class Monitoring(_Strict):
+    uptime_checks_free: Annotated[int, Field(ge=0)]
+    uptime_check_month: Money
+
+
+class PriceTable(_Strict):
+    regions: Annotated[list[RegionSlug], Field(min_length=1)]
+    meta: Meta
+    droplet_sizes: Annotated[list[DropletSize], Field(min_length=1)]
+    backups: Backups
+    volumes: Volumes
+    load_balancer: LoadBalancer
+    reserved_ip: ReservedIp
+    spaces: Spaces
+    cloudflare: Cloudflare
+    monitoring: Monitoring
+    free_resources: dict[str, str] = Field(default_factory=dict)
+
+    # Files the table was built from, default first; not part of the TOML.
+    _files: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return self._files
+
+    def size(self, slug: str) -> DropletSize | None:
+        return self._sizes_by_slug().get(slug)
+
+    def _sizes_by_slug(self) -> dict[str, DropletSize]:
+        return {s.slug: s for s in self.droplet_sizes}
+
+    @property
+    def cloudflare_plan_price(self) -> Decimal:
+        return self.cloudflare.plans[self.cloudflare.plan]
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _read_toml(path: Path, via: str = "") -> dict[str, Any]:
+    where = f"{_display(path)}{via}"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PriceTableError(f"{where}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PriceTableError(f"{where}: cannot be read ({exc})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PriceTableError(f"{where}: not valid TOML ({exc})") from None
+
+
+def _check_rows(data: dict[str, Any], file: str) -> None:
+    """Row-level shape checks that must name the file before merging loses track of it."""
+    rows = data.get("droplet_sizes")
+    if rows is None:
+        return
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise PriceTableError(f"{file}: droplet_sizes: expected [[droplet_sizes]] rows (an array of tables)")
+    seen: set[str] = set()
+    for i, row in enumerate(rows):
+        slug = row.get("slug")
+        if not isinstance(slug, str) or not slug:
+            raise PriceTableError(f"{file}: droplet_sizes[{i}].slug: missing; every size row needs a slug")
+        if slug in seen:
+            raise PriceTableError(f"{file}: droplet_sizes[{i}].slug: {slug!r} appears twice")
+        seen.add(slug)
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any], base_file: str, override_file: str):
+    """Merge `override` over `base`; return the merged data and the file each size row came from."""
+    merged: dict[str, Any] = {}
+    for key in sorted(set(base) | set(override), key=lambda k: (k not in base, k)):
+        if key not in override:
+            merged[key] = base[key]
+        elif key not in base:
+            merged[key] = override[key]
+        elif key == "droplet_sizes":
+            continue  # merged by slug below
+        elif isinstance(base[key], dict) and isinstance(override[key], dict):
+            merged[key], _ = _merge(base[key], override[key], base_file, override_file)
+        else:
+            merged[key] = override[key]
+    row_files: list[str] = []
+    if "droplet_sizes" in base or "droplet_sizes" in override:
+        rows = list(base.get("droplet_sizes", []))
+        row_files = [base_file] * len(rows)
+        index = {row["slug"]: i for i, row in enumerate(rows)}
+        for row in override.get("droplet_sizes", []):
+            if row["slug"] in index:
+                rows[index[row["slug"]]] = row
+                row_files[index[row["slug"]]] = override_file
+            else:
+                index[row["slug"]] = len(rows)
+                rows.append(row)
+                row_files.append(override_file)
+        merged["droplet_sizes"] = rows
+    return merged, row_files
+
+
+def _has_path(data: Any, loc: tuple) -> bool:
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            return False
+    return True
+
+
+def _field_name(loc: tuple, data: dict[str, Any]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    if len(loc) >= 2 and loc[0] == "droplet_sizes" and isinstance(loc[1], int):
+        slug = data["droplet_sizes"][loc[1]].get("slug")
+        if slug:
+            text = text.replace(f"droplet_sizes[{loc[1]}]", f"droplet_sizes[{loc[1]}] (slug {slug!r})", 1)
+    return text or "top level"
+
+
+def _validate(
+    data: dict[str, Any], files: tuple[str, ...], override: dict[str, Any] | None, row_files: list[str]
+) -> PriceTable:
+    """Validate merged data; each problem names the file its value came from (the override when it set it)."""
+    try:
+        table = PriceTable.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            if len(loc) >= 2 and loc[0] == "droplet_sizes" and isinstance(loc[1], int) and loc[1] < len(row_files):
+                file = row_files[loc[1]]
+            elif override is not None and (_has_path(override, loc) or (_has_path(override, loc[:1])
+                                                                         and err["type"] != "missing")):
+                file = files[-1]
+            else:
+                file = files[0]
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{file}: {_field_name(loc, data)}: {message}")
+        raise PriceTableError("\n".join(problems)) from None
+    table._files = files
+    return table
+
+
+def load_price_table(path: Path | None = None) -> PriceTable:
+    """Load the checked-in table, merged with the override at `path` or `$HUB_PRICE_TABLE` if set.
+
+    Raises PriceTableError naming the file and field for unreadable files, bad TOML and bad values.
+    """
+    base_file = _display(DEFAULT_PRICE_TABLE)
+    base = _read_toml(DEFAULT_PRICE_TABLE)
+    _check_rows(base, base_file)
+    via = ""
+    if path is None and os.environ.get(PRICE_TABLE_ENV):
+        path, via = Path(os.environ[PRICE_TABLE_ENV]), f" (from {PRICE_TABLE_ENV})"
+    if path is None:
+        return _validate(base, (base_file,), None, [base_file] * len(base.get("droplet_sizes", [])))
+    override_file = _display(path)
+    override = _read_toml(path, via)
+    _check_rows(override, override_file)
+    merged, row_files = _merge(base, override, base_file, override_file)
+    return _validate(merged, (base_file, override_file), override, row_files)
+
+
+@lru_cache(maxsize=8)
+def _cached_table(override: str | None) -> PriceTable:
+    return load_price_table(Path(override) if override else None)
+
+
+def current_price_table() -> PriceTable:
+    """The table in effect (default plus `$HUB_PRICE_TABLE`), loaded once per override path."""
+    return _cached_table(os.environ.get(PRICE_TABLE_ENV) or None)
+
+
+def known_size_slugs() -> frozenset[str]:
+    """Droplet size slugs the gate can price; the config loader accepts only these."""
+    return frozenset(s.slug for s in current_price_table().droplet_sizes)
+
+
+def known_regions() -> frozenset[str]:
+    """DigitalOcean region slugs the config loader accepts."""
+    return frozenset(current_price_table().regions)
