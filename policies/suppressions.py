@@ -1,0 +1,375 @@
+"""Suppressions: reviewed, dated exceptions to policy findings, all in one checked-in file.
+
+The file is `suppressions.toml` at the repository top level (the working directory the gate runs in).
+Each exception is one `[[suppression]]` table; every key is required and no other key is allowed:
+
+    [[suppression]]
+    check = "CKV_DIO_4"                      # the exact check id (ours or Checkov's)
+    target = "production/firewalls/admin*"   # what it applies to, see below
+    reason = "Admin firewall is reached only through the bastion; ticket OPS-142"
+    expires = 2026-06-30                     # a TOML date (or "2026-06-30"); valid through that day
+
+`target` is `[STACK:]PATTERN`:
+- PATTERN is an fnmatch glob (case-sensitive; `*` also crosses `/` and `.`) matched against both the
+  finding's construct path (`production/firewalls/app`) and its Terraform address
+  (`digitalocean_droplet.production_db_0`). A finding is covered when either matches.
+- The optional `STACK:` prefix (a glob over stack names, e.g. `staging:` or `pr-*:`) limits the
+  suppression to those stacks. Stack names, construct paths and Terraform addresses never contain ':',
+  so the first ':' always ends the prefix. A pattern of just `*` (e.g. `staging:*`) also covers the
+  stack-wide findings, which have no address.
+
+Only failed findings are suppressed; they become SUPPRESSED and carry the reason. Checkov's findings
+and ours are treated alike. The suppressions file itself is policed, and each problem is a FAILED
+finding that fails the gate and cannot be suppressed:
+- HUB_SUPPRESSION_UNKNOWN_CHECK: the check id is not one the gate knows (usually a typo).
+- HUB_SUPPRESSION_EXPIRED: past its `expires` date, it no longer suppresses anything.
+- HUB_SUPPRESSION_UNUSED: it covers no failed finding, so the problem is gone or the target is wrong.
+  Judged only for suppressions whose scope includes a stack this run evaluated: the `STACK:` prefix,
+  else the first segment of a construct-path target (construct paths begin with the stack name),
+  else every stack. Expiry is judged by the same scope, so gating one stack never fails on another's
+  entries.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import tomllib
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from policies.findings import Finding, Severity, Status
+
+DEFAULT_SUPPRESSIONS_PATH = Path("suppressions.toml")
+
+UNKNOWN_CHECK = "HUB_SUPPRESSION_UNKNOWN_CHECK"
+UNUSED = "HUB_SUPPRESSION_UNUSED"
+EXPIRED = "HUB_SUPPRESSION_EXPIRED"
+# id -> (title, severity, fix), so the gate can list these checks with the others.
+PROBLEM_CHECKS: dict[str, tuple[str, Severity, str]] = {
+    UNKNOWN_CHECK: (
+        "Suppression names an unknown check",
+        Severity.MEDIUM,
+        "Correct the check id, or remove the entry.",
+    ),
+    UNUSED: (
+        "Suppression covers no failed finding",
+        Severity.LOW,
+        "Remove the entry if the finding is fixed, or correct its target.",
+    ),
+    EXPIRED: (
+        "Suppression has expired",
+        Severity.MEDIUM,
+        "Fix the finding, or review the exception and renew it with a new date and a current reason.",
+    ),
+}
+
+MIN_REASON_WORDS = 3
+_CHECK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+_STACK_PREFIX = re.compile(r"^(?P<stack>[^:/.]*):(?P<pattern>.*)$")
+# tomllib reports no positions, so entry lines are found by their table headers (hand-written for that).
+_ENTRY_HEADER = re.compile(r"""^[ \t]*\[\[[ \t]*(suppression|"suppression"|'suppression')[ \t]*\]\]""", re.M)
+
+
+class SuppressionError(ValueError):
+    """The suppressions file cannot be used. The message names the file, the entry, the field and the problem."""
+
+
+class SuppressionEntry(BaseModel):
+    """One `[[suppression]]` table exactly as the file may write it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    check: str
+    target: str
+    reason: str
+    expires: date
+
+    @field_validator("check")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not _CHECK_ID.match(value):
+            raise ValueError("must be a check id such as CKV_DIO_4 or HUB_FW_001")
+        if value in PROBLEM_CHECKS:
+            raise ValueError("problems with the suppressions file itself cannot be suppressed")
+        return value
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        stack, pattern = split_target(value)
+        if not pattern:
+            raise ValueError("needs a construct path or Terraform address pattern (after any 'stack:' prefix)")
+        if stack == "":
+            raise ValueError("has an empty stack name before ':'")
+        return value
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, value: str) -> str:
+        if len(value.split()) < MIN_REASON_WORDS:
+            raise ValueError(f"must explain the exception in at least {MIN_REASON_WORDS} words")
+        return value
+
+    @field_validator("expires", mode="before")
+    @classmethod
+    def _expires(cls, value: Any) -> date:
+        # Stricter than pydantic's date parsing, which would also take Unix timestamps.
+        if isinstance(value, datetime):
+            raise ValueError("must be a date (YYYY-MM-DD), not a date-time")
+        if isinstance(value, date):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            try:
+                return date.fromisoformat(value.strip())
+            except ValueError as exc:
+                raise ValueError(f"is not a real date: {exc}") from None
+        raise ValueError(f"must be an ISO date such as 2026-06-30, got {value!r}")
+
+
+class _SuppressionFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    suppression: list[SuppressionEntry] = []
+
+
+def split_target(target: str) -> tuple[str | None, str]:
+    """`staging:digitalocean_droplet.*` -> ("staging", "digitalocean_droplet.*"); no prefix -> (None, target)."""
+    match = _STACK_PREFIX.match(target)
+    return (match["stack"], match["pattern"]) if match else (None, target)
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """A validated entry and where it stands in the file (for messages that point at it)."""
+
+    entry: SuppressionEntry
+    index: int  # 1-based position among the file's entries
+    line: int  # 1-based line of its [[suppression]] header; 1 when unknown
+    file: str  # the file as shown in reports
+
+    @property
+    def check(self) -> str:
+        return self.entry.check
+
+    @property
+    def target(self) -> str:
+        return self.entry.target
+
+    @property
+    def reason(self) -> str:
+        return self.entry.reason
+
+    @property
+    def expires(self) -> date:
+        return self.entry.expires
+
+    @property
+    def stack_pattern(self) -> str | None:
+        return split_target(self.target)[0]
+
+    @property
+    def pattern(self) -> str:
+        return split_target(self.target)[1]
+
+    def describe(self) -> str:
+        return f"{self.file} entry {self.index} ({self.check} on {self.target!r})"
+
+    def expired(self, today: date) -> bool:
+        return today > self.expires
+
+    def covers_stack(self, stack: str) -> bool:
+        return self.stack_pattern is None or fnmatch.fnmatchcase(stack, self.stack_pattern)
+
+    def matches(self, finding: Finding) -> bool:
+        if finding.check_id != self.check or not self.covers_stack(finding.stack):
+            return False
+        if not finding.address and not finding.construct_path:  # stack-wide finding
+            return self.pattern == "*"
+        return any(
+            fnmatch.fnmatchcase(candidate, self.pattern)
+            for candidate in (finding.construct_path, finding.address)
+            if candidate
+        )
+
+    def in_scope(self, stacks: Collection[str]) -> bool:
+        """Whether this run evaluated a stack the suppression is meant for (see the module docstring)."""
+        if self.stack_pattern is not None:
+            return any(fnmatch.fnmatchcase(stack, self.stack_pattern) for stack in stacks)
+        if "/" in self.pattern:
+            first_segment = self.pattern.split("/", 1)[0]
+            return any(fnmatch.fnmatchcase(stack, first_segment) for stack in stacks)
+        return True
+
+
+def load_suppressions(path: Path | None = None) -> list[Suppression]:
+    """Load and validate the suppressions file.
+
+    With no path, the default `suppressions.toml` is read and may be absent (no suppressions).
+    A path given explicitly must exist. Raises SuppressionError on any problem.
+    """
+    explicit = path is not None
+    path = Path(path) if explicit else DEFAULT_SUPPRESSIONS_PATH
+    shown = _display(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if explicit:
+            raise SuppressionError(f"{shown}: suppressions file not found") from None
+        return []
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SuppressionError(f"{shown}: cannot read suppressions file: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:  # its message ends with "(at line N, column M)"
+        raise SuppressionError(f"{shown}: not valid TOML: {exc}") from None
+    try:
+        parsed = _SuppressionFile.model_validate(data)
+    except ValidationError as exc:
+        raise SuppressionError(_describe_errors(shown, data, exc)) from None
+
+    lines = [text.count("\n", 0, m.start()) + 1 for m in _ENTRY_HEADER.finditer(text)]
+    if len(lines) != len(parsed.suppression):  # e.g. written as an inline array: positions unknown
+        lines = [1] * len(parsed.suppression)
+    suppressions = [
+        Suppression(entry=entry, index=index, line=line, file=shown)
+        for index, (entry, line) in enumerate(zip(parsed.suppression, lines), start=1)
+    ]
+    _reject_duplicates(shown, suppressions)
+    return suppressions
+
+
+def apply_suppressions(
+    findings: Iterable[Finding],
+    suppressions: list[Suppression],
+    known_check_ids: set[str],
+    today: date,
+    *,
+    stacks: Collection[str] | None = None,
+) -> tuple[list[Finding], list[Finding]]:
+    """Suppress the failed findings that a current suppression covers.
+
+    Returns (the findings in their original order, covered failed ones now SUPPRESSED with the reason;
+    the problem findings about the suppressions themselves). `stacks` names the stacks this run
+    evaluated; by default, the stacks the findings name. A check id that some finding carries counts
+    as known even when `known_check_ids` lacks it.
+    """
+    findings = list(findings)
+    evaluated = set(stacks) if stacks is not None else {f.stack for f in findings}
+    known = set(known_check_ids) | {f.check_id for f in findings}
+    problems: list[Finding] = []
+    active: list[Suppression] = []
+    for suppression in suppressions:
+        if suppression.check not in known:
+            message = f"{suppression.describe()} names check {suppression.check!r}, which the gate does not know."
+            problems.append(_problem(UNKNOWN_CHECK, suppression, message))
+        elif suppression.expired(today):
+            if suppression.in_scope(evaluated):
+                message = (
+                    f"{suppression.describe()} expired on {suppression.expires.isoformat()} "
+                    "and no longer suppresses anything."
+                )
+                problems.append(_problem(EXPIRED, suppression, message))
+        else:
+            active.append(suppression)
+
+    used: set[int] = set()
+    result: list[Finding] = []
+    for finding in findings:
+        if finding.status is Status.FAILED:
+            covering = [s for s in active if s.matches(finding)]
+            used.update(s.index for s in covering)
+            if covering:
+                finding = _suppressed(finding, covering[0])
+        result.append(finding)
+
+    for suppression in active:
+        if suppression.index not in used and suppression.in_scope(evaluated):
+            message = f"{suppression.describe()} covers no failed finding of check {suppression.check} in this run."
+            problems.append(_problem(UNUSED, suppression, message))
+    return result, problems
+
+
+def _suppressed(finding: Finding, suppression: Suppression) -> Finding:
+    by = {"file": suppression.file, "entry": suppression.index, "expires": suppression.expires.isoformat()}
+    return replace(
+        finding,
+        status=Status.SUPPRESSED,
+        suppression_reason=suppression.reason,
+        extra={**finding.extra, "suppressed_by": by},
+    )
+
+
+def _problem(check_id: str, suppression: Suppression, message: str) -> Finding:
+    title, severity, fix = PROBLEM_CHECKS[check_id]
+    return Finding(
+        check_id=check_id,
+        title=title,
+        severity=severity,
+        stack="",  # about the suppressions file, not about one stack
+        address="",
+        construct_path="",
+        file=suppression.file,
+        line=suppression.line,
+        message=message,
+        fix=fix,
+        extra={"entry": suppression.index, "suppressed_check": suppression.check, "target": suppression.target},
+    )
+
+
+def _describe_errors(shown: str, data: dict[str, Any], error: ValidationError) -> str:
+    raw_entries = data.get("suppression")
+    problems = []
+    for item in error.errors():
+        location = item["loc"]
+        in_entry = len(location) >= 2 and location[0] == "suppression" and isinstance(location[1], int)
+        if in_entry:
+            index = location[1]
+            raw = raw_entries[index] if isinstance(raw_entries, list) and index < len(raw_entries) else None
+            check = raw.get("check") if isinstance(raw, dict) else None
+            where = f"entry {index + 1}" + (f" (check {check})" if isinstance(check, str) and check else "")
+            field = ".".join(str(part) for part in location[2:])
+        else:
+            where = "top level"
+            field = ".".join(str(part) for part in location)
+        allowed = SuppressionEntry.model_fields if in_entry else _SuppressionFile.model_fields
+        problems.append(f"{shown}: {where}: {_field_problem(field, item, allowed)}")
+    return "\n".join(problems)
+
+
+def _field_problem(field: str, item: dict[str, Any], allowed: Iterable[str]) -> str:
+    message = item["msg"].removeprefix("Value error, ")
+    if not field:  # the entry itself is wrong, e.g. not a table
+        return message
+    if item["type"] == "missing":
+        return f"field '{field}' is required"
+    if item["type"] == "extra_forbidden":
+        return f"unknown key '{field}' (allowed keys: {', '.join(allowed)})"
+    if item["type"] == "value_error":
+        return f"field '{field}' {message}"
+    return f"field '{field}': {message}"
+
+
+def _reject_duplicates(shown: str, suppressions: list[Suppression]) -> None:
+    seen: dict[tuple[str, str], int] = {}
+    for suppression in suppressions:
+        key = (suppression.check, suppression.target)
+        if key in seen:
+            raise SuppressionError(
+                f"{shown}: entry {suppression.index} (check {suppression.check}): repeats entry {seen[key]} "
+                f"(same check and target); keep one"
+            )
+        seen[key] = suppression.index
+
+
+def _display(path: Path) -> str:
+    """The path as reports show it: relative to the working directory when it lies below it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()

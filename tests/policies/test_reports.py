@@ -1,0 +1,298 @@
+"""Every report format, rendered from one small gate result over two stacks."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from policies.findings import Finding, Severity, Status
+from policies.reports import FORMATS, GateResult, render
+from policies.reports import json_report, junit, markdown, sarif, text
+
+SARIF_SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
+PROD_FILE = "cdktf.out/stacks/production/cdk.tf.json"
+STAGING_FILE = "cdktf.out/stacks/staging/cdk.tf.json"
+
+
+def _finding(**values) -> Finding:
+    defaults = dict(
+        check_id="HUB_FW_001",
+        title="Firewall exposes an admin port to the internet",
+        severity=Severity.HIGH,
+        stack="production",
+        address="digitalocean_firewall.production_app_fw",
+        construct_path="production/firewalls/app",
+        file=PROD_FILE,
+        line=12,
+        message="inbound rule 1 opens tcp/22 to 0.0.0.0/0",
+        fix="Allow port 22 only from admin_cidrs",
+    )
+    return Finding(**{**defaults, **values})
+
+
+def _result(**overrides) -> GateResult:
+    findings = [
+        _finding(check_id="CKV_DIO_2", title="Droplet has monitoring", severity=Severity.LOW, status=Status.PASSED,
+                 source="checkov", address="digitalocean_droplet.production_db_0",
+                 construct_path="production/db/0", line=40, message="monitoring is enabled", fix=""),
+        _finding(),
+        _finding(message="inbound rule 3 opens tcp/5432 to 0.0.0.0/0", line=12),  # same check and address
+        _finding(check_id="HUB_LB_002", title="Load balancer redirects HTTP", severity=Severity.MEDIUM,
+                 address="digitalocean_loadbalancer.production_lb", construct_path="production/lb",
+                 line=80, message="redirect_http_to_https is false | expected true", fix="Set it | to true"),
+        _finding(stack="staging", file=STAGING_FILE, address="digitalocean_firewall.staging_app_fw",
+                 construct_path="staging/firewalls/app", line=9, status=Status.SUPPRESSED,
+                 suppression_reason="Staging admin access goes through the VPN only",
+                 extra={"suppressed_by": {"file": "suppressions.toml", "entry": 1}}),
+        _finding(check_id="CKV_DIO_2", title="Droplet has monitoring", severity=Severity.LOW, status=Status.PASSED,
+                 source="checkov", stack="staging", file=STAGING_FILE, address="digitalocean_droplet.staging_db_0",
+                 construct_path="staging/db/0", line=30, message="monitoring is enabled [bold]ok[/bold]", fix=""),
+    ]
+    values = dict(findings=findings, stacks=["production", "staging"], errors=[])
+    return GateResult(**{**values, **overrides})
+
+
+# --- the result and the dispatcher ----------------------------------------------------------------
+
+
+def test_result_fails_on_a_failed_finding_or_an_error_only():
+    result = _result()
+    assert not result.passed()
+    without_failures = [f for f in result.findings if f.status is not Status.FAILED]
+    assert GateResult(findings=without_failures, stacks=["production", "staging"]).passed()
+    assert not GateResult(findings=without_failures, stacks=["production"], errors=["bad.json: not JSON"]).passed()
+    assert result.stack_passed("staging") and not result.stack_passed("production")
+
+
+def test_findings_are_ordered_failed_first_then_by_severity():
+    statuses = [(f.status, f.severity) for f in _result().findings_for("production")]
+    assert statuses == [
+        (Status.FAILED, Severity.HIGH),
+        (Status.FAILED, Severity.HIGH),
+        (Status.FAILED, Severity.MEDIUM),
+        (Status.PASSED, Severity.LOW),
+    ]
+
+
+def test_stackless_findings_are_grouped_after_the_evaluated_stacks():
+    problem = _finding(check_id="HUB_SUPPRESSION_UNUSED", stack="", address="", construct_path="",
+                       file="suppressions.toml", line=3)
+    result = _result(findings=[problem, *_result().findings])
+    assert result.stack_names() == ["production", "staging", ""]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_renders_through_the_dispatcher(fmt):
+    rendered = render(_result(), fmt)
+    assert "HUB_FW_001" in rendered and "HUB_LB_002" in rendered
+
+
+def test_an_unknown_format_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="sarif"):
+        render(_result(), "html")
+
+
+# --- text -----------------------------------------------------------------------------------------
+
+
+def test_text_has_a_table_per_stack_failed_first_and_a_summary_line_per_stack():
+    output = text.render(_result(), width=400)  # wide enough that no cell wraps
+    assert "Stack production" in output and "Stack staging" in output
+    production = output[output.index("Stack production"):output.index("Stack staging")]
+    assert production.index("HUB_FW_001") < production.index("HUB_LB_002")
+    assert "FAIL production: 3 failed, 0 suppressed, 1 passed" in output
+    assert "PASS staging: 0 failed, 1 suppressed, 1 passed" in output
+    assert "Gate FAILED" in output
+    assert "Staging admin access goes through the VPN only" in output
+
+
+def test_text_hides_passed_findings_unless_asked_and_shows_markup_literally():
+    assert "CKV_DIO_2" not in text.render(_result())
+    shown = text.render(_result(), show_passed=True, width=400)
+    assert "CKV_DIO_2" in shown
+    assert "[bold]ok[/bold]" in shown
+
+
+def test_text_is_plain_unless_colour_is_asked_for():
+    assert "\x1b[" not in text.render(_result())
+    assert "\x1b[" in text.render(_result(), color=True)
+
+
+def test_text_lists_errors_and_the_cost_section():
+    output = text.render(_result(errors=["cdktf.out/stacks/x/cdk.tf.json: not JSON"], cost_text="Monthly: $123"))
+    assert "ERROR cdktf.out/stacks/x/cdk.tf.json: not JSON" in output
+    assert output.rstrip().endswith("Monthly: $123")
+
+
+# --- JSON -----------------------------------------------------------------------------------------
+
+
+def test_json_round_trips_every_finding_field():
+    result = _result(errors=["broken.json: not JSON"], cost_text="c", cost_markdown="**c**")
+    rendered = json_report.render(result)
+    parsed = json_report.parse(rendered)
+    assert parsed.findings == result.ordered_findings()
+    assert [f.extra for f in parsed.findings] == [f.extra for f in result.ordered_findings()]
+    assert parsed.errors == result.errors and parsed.cost_text == "c" and parsed.cost_markdown == "**c**"
+    assert json_report.render(parsed) == rendered
+
+
+def test_json_has_the_documented_schema():
+    document = json.loads(json_report.render(_result()))
+    assert document["version"] == json_report.SCHEMA_VERSION
+    assert document["summary"] == {"result": "fail", "stacks": 2, "failed": 3, "suppressed": 1, "passed": 2,
+                                   "errors": 0}
+    assert [(s["name"], s["result"]) for s in document["stacks"]] == [("production", "fail"), ("staging", "pass")]
+    first = document["findings"][0]
+    assert set(first) == {"check_id", "title", "severity", "stack", "address", "construct_path", "file", "line",
+                          "message", "fix", "status", "source", "suppression_reason", "extra"}
+    assert (first["severity"], first["status"]) == ("high", "failed")
+
+
+def test_json_parse_rejects_another_document():
+    with pytest.raises(ValueError, match="version"):
+        json_report.parse('{"version": 99}')
+
+
+# --- SARIF ----------------------------------------------------------------------------------------
+
+
+def _sarif_errors(log: dict) -> list[str]:
+    return [error.message for error in jsonschema.Draft4Validator(SARIF_SCHEMA).iter_errors(log)]
+
+
+def test_sarif_validates_against_the_oasis_schema():
+    log = json.loads(sarif.render(_result(errors=["broken.json: not JSON"])))
+    assert _sarif_errors(log) == []
+
+
+def test_sarif_schema_check_catches_a_broken_log():
+    log = json.loads(sarif.render(_result()))
+    broken_level = copy.deepcopy(log)
+    broken_level["runs"][0]["results"][0]["level"] = "fatal"
+    broken_suppression = copy.deepcopy(log)
+    suppressed = next(r for r in broken_suppression["runs"][0]["results"] if "suppressions" in r)
+    suppressed["suppressions"][0]["kind"] = "ignored"
+    assert _sarif_errors(broken_level) and _sarif_errors(broken_suppression)
+
+
+def test_sarif_has_rules_for_every_check_and_results_for_failed_and_suppressed_only():
+    run = json.loads(sarif.render(_result()))["runs"][0]
+    driver = run["tool"]["driver"]
+    assert driver["name"] == "community-hub-policy-gate"
+    rules = {rule["id"]: rule for rule in driver["rules"]}
+    assert set(rules) == {"CKV_DIO_2", "HUB_FW_001", "HUB_LB_002"}
+    assert rules["HUB_FW_001"]["help"]["text"] == "Allow port 22 only from admin_cidrs"
+    assert rules["HUB_FW_001"]["defaultConfiguration"]["level"] == "error"
+    assert rules["HUB_LB_002"]["defaultConfiguration"]["level"] == "warning"
+    assert rules["HUB_FW_001"]["properties"]["security-severity"] == "8.0"
+
+    results = run["results"]
+    assert len(results) == 4  # three failed and one suppressed; passed findings are not results
+    for result in results:
+        assert driver["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
+    suppressed = [r for r in results if "suppressions" in r]
+    assert suppressed == [next(r for r in results if r.get("suppressions"))]
+    assert suppressed[0]["suppressions"][0]["kind"] == "external"
+    assert suppressed[0]["suppressions"][0]["justification"] == "Staging admin access goes through the VPN only"
+
+
+def test_sarif_locations_carry_file_line_address_and_construct_path():
+    results = json.loads(sarif.render(_result()))["runs"][0]["results"]
+    location = results[0]["locations"][0]
+    assert location["physicalLocation"]["artifactLocation"]["uri"] == PROD_FILE
+    assert location["physicalLocation"]["region"]["startLine"] == 12
+    logical = {entry["kind"]: entry["fullyQualifiedName"] for entry in location["logicalLocations"]}
+    assert logical == {"resource": "digitalocean_firewall.production_app_fw", "construct": "production/firewalls/app"}
+    # the two findings on one firewall are two alerts, not one
+    assert results[0]["partialFingerprints"] != results[1]["partialFingerprints"]
+
+
+def test_sarif_uris_use_forward_slashes():
+    windows = _finding(file="cdktf.out\\stacks\\production\\cdk.tf.json")
+    log = json.loads(sarif.render(GateResult(findings=[windows], stacks=["production"])))
+    assert log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == PROD_FILE
+    assert _sarif_errors(log) == []
+
+
+def test_sarif_reports_input_errors_as_a_failed_invocation():
+    invocation = json.loads(sarif.render(_result(errors=["x.json: not JSON"])))["runs"][0]["invocations"][0]
+    assert invocation["executionSuccessful"] is False
+    assert invocation["toolExecutionNotifications"][0]["message"]["text"] == "x.json: not JSON"
+
+
+# --- JUnit ----------------------------------------------------------------------------------------
+
+
+def test_junit_has_a_suite_per_stack_and_a_case_per_check_and_address():
+    root = ET.fromstring(junit.render(_result()))
+    suites = {suite.get("name"): suite for suite in root.iter("testsuite")}
+    assert list(suites) == ["production", "staging"]
+
+    production = suites["production"]
+    cases = production.findall("testcase")
+    # the two HUB_FW_001 findings on one firewall share one testcase
+    assert [case.get("name") for case in cases] == [
+        "HUB_FW_001 digitalocean_firewall.production_app_fw",
+        "HUB_LB_002 digitalocean_loadbalancer.production_lb",
+        "CKV_DIO_2 digitalocean_droplet.production_db_0",
+    ]
+    assert (production.get("tests"), production.get("failures"), production.get("skipped")) == ("3", "2", "0")
+    assert "inbound rule 3" in cases[0].find("failure").text
+
+    staging = suites["staging"]
+    assert (staging.get("tests"), staging.get("failures"), staging.get("skipped")) == ("2", "0", "1")
+    assert "VPN" in staging.find("testcase/skipped").get("message")
+
+    assert (root.get("tests"), root.get("failures"), root.get("skipped"), root.get("errors")) == ("5", "2", "1", "0")
+
+
+def test_junit_reports_input_errors_as_errored_testcases():
+    root = ET.fromstring(junit.render(_result(errors=["a.json: not JSON", "b.json: empty"])))
+    suite = root.find(f"testsuite[@name='{junit.ERRORS_SUITE}']")
+    assert [e.get("message") for e in suite.iter("error")] == ["a.json: not JSON", "b.json: empty"]
+    assert root.get("errors") == "2" and root.get("tests") == "7"
+
+
+# --- Markdown -------------------------------------------------------------------------------------
+
+
+def _cells(row: str) -> list[str]:
+    return re.split(r"(?<!\\)\|", row.strip())[1:-1]
+
+
+def test_markdown_has_a_stack_summary_then_the_failed_findings():
+    output = markdown.render(_result())
+    assert output.startswith("## Policy gate ❌ failed")
+    summary_rows = [line for line in output.splitlines() if line.startswith("| production ") or
+                    line.startswith("| staging ")]
+    assert [_cells(row) for row in summary_rows] == [
+        [" production ", " ❌ FAIL ", " 3 ", " 0 ", " 1 "],
+        [" staging ", " ✅ PASS ", " 0 ", " 1 ", " 1 "],
+    ]
+    failed_section = output[output.index("### Failed findings (3)"):output.index("<details>")]
+    assert "HUB_LB_002" in failed_section and "CKV_DIO_2" not in failed_section
+    assert "Staging admin access" in output[output.index("<details>"):]
+
+
+def test_markdown_escapes_pipes_so_rows_keep_their_columns():
+    output = markdown.render(_result())
+    row = next(line for line in output.splitlines() if "HUB_LB_002" in line)
+    assert "redirect_http_to_https is false \\| expected true" in row
+    assert len(_cells(row)) == 7
+
+
+def test_markdown_escape_handles_newlines_and_html():
+    assert markdown.escape("a|b\n<script>") == "a\\|b<br>&lt;script>"
+
+
+def test_markdown_appends_the_cost_section_and_lists_errors():
+    output = markdown.render(_result(errors=["x.json: not | JSON"], cost_markdown="### Cost\n\n$12"))
+    assert "- x.json: not \\| JSON" in output
+    assert output.rstrip().endswith("$12")
