@@ -1,0 +1,437 @@
+"""The plan-time gate: destroys of stateful resources, allowances, and the plan's cost change.
+
+Plan documents under data/plan/ are hand-written in Terraform's documented `terraform show -json`
+format; one test produces a plan with the real Terraform binary and the built-in terraform_data
+resource, so the reader is checked against what Terraform actually prints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from policies.findings import Severity, Status
+from policies.plan import (
+    BLOCKED_CHECK_ID,
+    UNUSED_ALLOWANCE_CHECK_ID,
+    Allowance,
+    AllowanceReadError,
+    PlanReadError,
+    check_plan,
+    load_allowances,
+    load_plan,
+    plan_cost_change,
+)
+from policies.pricing import load_price_table
+
+DATA = Path(__file__).parent / "data" / "plan"
+TODAY = date(2026, 6, 15)  # fixed, so allowance expiry in the data files is deterministic
+
+
+def run_gate(name: str, *, environment: str | None = None, allowances=(), **kwargs):
+    return check_plan(
+        load_plan(DATA / name), environment=environment, allowances=list(allowances), file=name, today=TODAY, **kwargs
+    )
+
+
+def by_status(findings, status, check_id=BLOCKED_CHECK_ID):
+    return [f for f in findings if f.status is status and f.check_id == check_id]
+
+
+# --- Blocking ------------------------------------------------------------------------------------
+
+
+def test_replace_of_db_droplet_in_production_is_blocked():
+    findings = run_gate("production_db_replace.json")
+    blocked = by_status(findings, Status.FAILED)
+    assert [f.address for f in blocked] == ["digitalocean_droplet.production_db_0"]
+    f = blocked[0]
+    assert f.severity is Severity.CRITICAL
+    assert f.title == "Stateful resource destroyed"
+    assert f.file == "production_db_replace.json"
+    assert f.stack == "production"
+    assert "replace (destroy, then create)" in f.message
+    assert "role:db" in f.message
+    assert "production (from Droplet tag env:production)" in f.message
+    assert "forced by a change to image" in f.message
+    assert "[[allow_destroy]]" in f.fix and "digitalocean_droplet.production_db_0" in f.fix
+    assert f.extra["action"] == "replace" and f.extra["actions"] == ["delete", "create"]
+
+
+def test_update_noop_read_and_volume_attachment_replace_are_not_blocked():
+    findings = run_gate("production_db_replace.json")
+    addresses = {f.address for f in findings}
+    # The attachment is replaced because its Droplet is, but detaching loses no data.
+    assert "digitalocean_volume_attachment.production_db_0" not in addresses
+    assert "digitalocean_droplet.production_app_blue_0" not in addresses  # update (resize)
+    assert "digitalocean_firewall.production_db_fw" not in addresses  # no-op
+    assert "data.digitalocean_ssh_key.deploy" not in addresses  # read
+
+
+def test_plan_without_destroys_passes_and_says_which_environment():
+    findings = run_gate("production_no_destroy.json")
+    assert not [f for f in findings if f.failed]
+    [summary] = findings
+    assert summary.status is Status.PASSED and summary.severity is Severity.INFO
+    assert "4 changes checked" in summary.message and "production (from Droplet tag env:production)" in summary.message
+
+
+def test_delete_of_volume_in_staging_is_blocked_with_environment_from_droplet_tags():
+    findings = run_gate("staging_volume_delete.json")
+    [blocked] = by_status(findings, Status.FAILED)
+    assert blocked.address == "digitalocean_volume.staging_db_data"
+    assert blocked.message.startswith("The plan would delete digitalocean_volume.staging_db_data in staging")
+    assert "Droplet tag env:staging" in blocked.message
+    assert "block storage volume" in blocked.message
+    assert "delete_because_no_resource_config" in blocked.message
+    assert blocked.stack == "staging"
+
+
+def test_environment_argument_overrides_what_the_plan_says():
+    findings = run_gate("staging_volume_delete.json", environment="development")
+    assert not [f for f in findings if f.failed]
+    [info] = findings
+    assert "digitalocean_volume.staging_db_data (delete" in info.message
+
+
+def test_unknown_environment_is_treated_as_production_and_says_so():
+    findings = run_gate("unknown_environment.json")
+    blocked = {f.address: f for f in by_status(findings, Status.FAILED)}
+    # worker is not stateful; the other three are, each for its own reason.
+    assert sorted(blocked) == ["digitalocean_database_cluster.main", "digitalocean_droplet.cache[1]", "digitalocean_droplet.media"]
+    for f in blocked.values():
+        assert "production (assumed, failing closed" in f.message
+        assert "give the environment explicitly" in f.fix
+        assert f.extra["environment_assumed"] is True
+    assert "replace (create, then destroy)" in blocked["digitalocean_database_cluster.main"].message
+    assert "digitalocean_database_*" in blocked["digitalocean_database_cluster.main"].message
+    assert "role:cache" in blocked["digitalocean_droplet.cache[1]"].message
+    assert "tagged 'stateful'" in blocked["digitalocean_droplet.media"].message
+    assert "replace_by_request" in blocked["digitalocean_droplet.media"].message
+
+
+@pytest.mark.parametrize("environment", ["qa", "Prod-EU"])
+def test_unknown_environment_name_fails_closed(environment):
+    findings = run_gate("staging_volume_delete.json", environment=environment)
+    [blocked] = by_status(findings, Status.FAILED)
+    assert f"names unknown environment {environment!r}" in blocked.message
+    assert blocked.extra["environment"] == "production"
+
+
+def test_stateful_roles_can_be_narrowed():
+    findings = run_gate("unknown_environment.json", stateful_roles=["db"])
+    assert "digitalocean_droplet.cache[1]" not in {f.address for f in by_status(findings, Status.FAILED)}
+
+
+@pytest.mark.parametrize("environment", ["development", "preview-feature-login", "dev"])
+def test_destroy_in_unprotected_environment_is_reported_not_blocked(environment):
+    findings = run_gate("development_destroy.json", environment=environment)
+    assert not [f for f in findings if f.failed]
+    [info] = findings
+    assert info.status is Status.PASSED and info.severity is Severity.INFO
+    assert info.stack == environment
+    assert info.extra["destroyed"] == ["digitalocean_droplet.development_db_0", "digitalocean_volume.development_db_data"]
+    assert "digitalocean_droplet.development_app_blue_0" not in info.message  # not stateful
+
+
+def test_development_environment_is_read_from_the_plan():
+    [info] = run_gate("development_destroy.json")
+    assert "development (from Droplet tag env:development)" in info.message
+
+
+# --- Allowances ----------------------------------------------------------------------------------
+
+
+def test_valid_allowance_suppresses_the_block():
+    allowances = load_allowances(DATA / "allow_staging_volume.toml")
+    findings = run_gate("staging_volume_delete.json", allowances=allowances)
+    assert not [f for f in findings if f.failed]
+    [allowed] = by_status(findings, Status.SUPPRESSED)
+    assert allowed.address == "digitalocean_volume.staging_db_data"
+    assert "HUB-412" in allowed.suppression_reason
+    assert "2026-07-01" in allowed.suppression_reason
+    assert "allow_staging_volume.toml:4" in allowed.suppression_reason
+
+
+def test_allowance_is_valid_through_its_expiry_day():
+    allowance = Allowance(address="digitalocean_volume.staging_db_data", reason="moved", expires=TODAY)
+    findings = run_gate("staging_volume_delete.json", allowances=[allowance])
+    assert [f.status for f in findings] == [Status.SUPPRESSED]
+
+
+def test_expired_allowance_does_not_allow():
+    allowances = load_allowances(DATA / "allow_expired.toml")
+    findings = run_gate("staging_volume_delete.json", allowances=allowances)
+    [blocked] = by_status(findings, Status.FAILED)
+    assert blocked.address == "digitalocean_volume.staging_db_data"
+    assert "expired on 2026-05-31" in blocked.message
+    # It matched, so it is reported as expired on the finding, not as unused.
+    assert not by_status(findings, Status.FAILED, UNUSED_ALLOWANCE_CHECK_ID)
+
+
+def test_unused_allowance_is_reported_and_other_environments_entries_are_ignored():
+    allowances = load_allowances(DATA / "allow_unused.toml")
+    findings = run_gate("staging_volume_delete.json", allowances=allowances)
+    assert [f.address for f in by_status(findings, Status.SUPPRESSED)] == ["digitalocean_volume.staging_db_data"]
+    [unused] = by_status(findings, Status.FAILED, UNUSED_ALLOWANCE_CHECK_ID)
+    assert unused.address == "digitalocean_droplet.staging_search_*"
+    assert unused.file.endswith("allow_unused.toml") and unused.line == 7
+    assert unused.severity is Severity.MEDIUM
+    assert "Remove the entry" in unused.fix
+
+
+def test_production_scoped_allowance_applies_in_production():
+    allowances = load_allowances(DATA / "allow_unused.toml")
+    findings = run_gate("production_db_replace.json", allowances=allowances)
+    [allowed] = by_status(findings, Status.SUPPRESSED)
+    assert allowed.address == "digitalocean_droplet.production_db_0" and "HUB-420" in allowed.suppression_reason
+    assert sorted(f.address for f in by_status(findings, Status.FAILED, UNUSED_ALLOWANCE_CHECK_ID)) == [
+        "digitalocean_droplet.staging_search_*",
+        "digitalocean_volume.staging_db_data",
+    ]
+
+
+def test_allowance_glob_treats_instance_keys_literally():
+    star = Allowance(address="digitalocean_droplet.cache[*]", reason="cache pool shrinks", expires=TODAY)
+    exact = Allowance(address="digitalocean_droplet.cache[1]", reason="cache pool shrinks", expires=TODAY)
+    other = Allowance(address="digitalocean_droplet.cache[0]", reason="cache pool shrinks", expires=TODAY)
+    assert star.matches("digitalocean_droplet.cache[1]") and exact.matches("digitalocean_droplet.cache[1]")
+    assert not other.matches("digitalocean_droplet.cache[1]")
+    findings = run_gate("unknown_environment.json", allowances=[exact, other])
+    assert {f.address for f in by_status(findings, Status.SUPPRESSED)} == {"digitalocean_droplet.cache[1]"}
+    assert [f.address for f in by_status(findings, Status.FAILED, UNUSED_ALLOWANCE_CHECK_ID)] == ["digitalocean_droplet.cache[0]"]
+
+
+def test_allowance_file_errors_name_file_entry_and_field():
+    with pytest.raises(AllowanceReadError) as err:
+        load_allowances(DATA / "allow_bad_entries.toml")
+    message = str(err.value)
+    assert message.startswith(str(DATA / "allow_bad_entries.toml").removeprefix(os.getcwd() + os.sep))
+    assert "allow_destroy[1] (line 6) address 'digitalocean_droplet.staging_db_0'" in message
+    assert "field 'reason': must say why the destroy is intended" in message
+    assert "field 'expires'" in message
+    assert "allow_destroy[0]" not in message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[[allow_destroy]]\naddress = "digitalocean_volume.x"\nexpires = 2026-07-01\n', "field 'reason': Field required"),
+        (
+            '[[allow_destroy]]\naddress = "digitalocean_volume.x"\nreason = "r"\nexpires = 2026-07-01\nexpiry = 2026-08-01\n',
+            "field 'expiry': Extra inputs are not permitted",
+        ),
+        (
+            '[[allow_destroy]]\naddress = "digitalocean_volume.x"\nreason = "r"\nexpires = 2026-07-01\nenvironment = "qa"\n',
+            "unknown environment 'qa'",
+        ),
+        ('[[allow_destroy]]\naddress = ""\nreason = "r"\nexpires = 2026-07-01\n', "field 'address'"),
+        ('[[allow_destroy]\naddress = "x"\n', "not valid TOML"),
+        ('allow_destroy = "everything"\n', "allow_destroy: Input should be a valid list"),
+    ],
+)
+def test_bad_allowance_entries_are_rejected(tmp_path, text, expected):
+    path = tmp_path / "allowances.toml"
+    path.write_text(text)
+    with pytest.raises(AllowanceReadError, match="allowances.toml") as err:
+        load_allowances(path)
+    assert expected in str(err.value)
+
+
+def test_allowances_file_may_hold_other_settings_and_no_entries(tmp_path):
+    path = tmp_path / "policy.toml"
+    path.write_text('[suppressions]\nCKV_DIO_2 = "monitoring off in previews"\n')
+    assert load_allowances(path) == []
+
+
+# --- Reading plans -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("bad_truncated.json", "line 6: not valid JSON"),
+        ("bad_state_snapshot.json", "a state snapshot: no resource_changes or planned_values"),
+        ("bad_cdktf_config.json", "not a Terraform plan: no format_version"),
+        ("bad_format_version_2.json", "format_version: 2.0 is not supported"),
+        ("bad_change_without_actions.json", "resource_changes[1].change.actions: Field required"),
+        ("bad_errored.json", "errored: the plan failed in Terraform"),
+        ("missing.json", "file not found"),
+    ],
+)
+def test_unusable_plan_files_are_rejected_with_file_and_problem(name, expected):
+    with pytest.raises(PlanReadError) as err:
+        load_plan(DATA / name)
+    message = str(err.value)
+    assert message.split(":")[0].endswith(name)
+    assert expected in message
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        ([], "top level: expected a Terraform plan JSON object, found list"),
+        ({"format_version": 1.2, "resource_changes": []}, "format_version: expected \"<major>.<minor>\", found 1.2"),
+        ({"format_version": "0.2", "resource_changes": []}, "format_version: 0.2 is not supported"),
+        ({"format_version": "1.2", "resource_changes": {}}, "resource_changes: Input should be a valid list"),
+    ],
+)
+def test_check_plan_validates_documents_it_did_not_load(document, expected):
+    with pytest.raises(PlanReadError) as err:
+        check_plan(document, environment="production", allowances=[], file="given.json")
+    assert str(err.value).startswith(f"given.json: {expected}")
+
+
+def test_plan_without_resources_is_a_plan():
+    # Terraform omits resource_changes when the configuration has no resources at all.
+    empty = {"format_version": "1.2", "terraform_version": "1.11.4", "planned_values": {"root_module": {}}}
+    [summary] = check_plan(empty, environment="production", allowances=[], file="empty.json")
+    assert summary.status is Status.PASSED and "0 changes checked" in summary.message
+
+
+# --- Real Terraform ------------------------------------------------------------------------------
+
+
+def terraform(tmp_path: Path, *args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}  # no outside TF_VAR_, TF_WORKSPACE...
+    cli_config = tmp_path / "terraformrc"
+    cli_config.touch()
+    env.update(
+        TF_IN_AUTOMATION="1",
+        CHECKPOINT_DISABLE="1",
+        TF_DATA_DIR=str(tmp_path / ".terraform"),
+        TF_CLI_CONFIG_FILE=str(cli_config),
+    )
+    result = subprocess.run(
+        ["terraform", *args, "-no-color"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, f"terraform {' '.join(args)} failed:\n{result.stderr}"
+    return result.stdout
+
+
+def write_terraform_config(tmp_path: Path, resources: dict) -> None:
+    config = {
+        "variable": {"environment": {"type": "string", "default": "staging"}},
+        "resource": {"terraform_data": resources},
+    }
+    (tmp_path / "main.tf.json").write_text(json.dumps(config))
+
+
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not on PATH; the plan is made by the real CLI")
+def test_real_terraform_plan_replace_and_delete_are_blocked(tmp_path):
+    write_terraform_config(
+        tmp_path,
+        {
+            "db_primary": {"input": "pg-16", "triggers_replace": ["volume-a"]},
+            "db_replica": {"input": "pg-16"},
+            "db_archive": {"input": "pg-16"},
+            "app": {"input": "1.8.0"},
+        },
+    )
+    terraform(tmp_path, "init", "-input=false")
+    terraform(tmp_path, "apply", "-auto-approve", "-input=false")
+    write_terraform_config(
+        tmp_path,
+        {
+            "db_primary": {"input": "pg-16", "triggers_replace": ["volume-b"]},  # forces replacement
+            "db_archive": {"input": "pg-16"},  # unchanged
+            "app": {"input": "1.9.0"},  # in-place update
+        },  # db_replica removed: deleted
+    )
+    terraform(tmp_path, "plan", "-input=false", "-out=p")
+    (tmp_path / "plan.json").write_text(terraform(tmp_path, "show", "-json", "p"))
+
+    plan = load_plan(tmp_path / "plan.json")
+    findings = check_plan(
+        plan, environment=None, allowances=[], file="plan.json", extra_stateful=["terraform_data.db*"], today=TODAY
+    )
+
+    blocked = {f.address: f for f in findings if f.failed}
+    assert sorted(blocked) == ["terraform_data.db_primary", "terraform_data.db_replica"]
+    assert blocked["terraform_data.db_primary"].extra["action"] == "replace"
+    assert blocked["terraform_data.db_primary"].extra["actions"] == ["delete", "create"]
+    assert "forced by a change to triggers_replace" in blocked["terraform_data.db_primary"].message
+    assert blocked["terraform_data.db_replica"].extra["action"] == "delete"
+    assert blocked["terraform_data.db_replica"].extra["action_reason"] == "delete_because_no_resource_config"
+    for f in blocked.values():
+        assert "declared stateful by pattern 'terraform_data.db*'" in f.message
+        assert f.extra["environment"] == "staging" and f.extra["environment_source"] == "variable environment"
+
+    # Without the marker, terraform_data is not stateful and nothing is blocked.
+    unmarked = check_plan(plan, environment=None, allowances=[], file="plan.json", today=TODAY)
+    assert not [f for f in unmarked if f.failed]
+
+
+# --- Cost of the change --------------------------------------------------------------------------
+
+
+def test_cost_change_prices_droplets_volumes_and_load_balancers_from_the_table():
+    table = load_price_table()
+    cost = plan_cost_change(load_plan(DATA / "cost_changes.json"), table)
+    lines = {c.address: c for c in cost.changes}
+    # no-op volume and the (free) firewall are not listed
+    assert set(lines) == {
+        "digitalocean_droplet.production_app_blue_0",
+        "digitalocean_droplet.production_db_0",
+        "digitalocean_droplet.production_gpu_0",
+        "digitalocean_volume.production_db_data",
+        "digitalocean_loadbalancer.production_old",
+        "digitalocean_loadbalancer.production_lb",
+    }
+    price = lambda slug: table.size(slug).price_monthly  # noqa: E731
+
+    resize = lines["digitalocean_droplet.production_app_blue_0"]
+    assert resize.action == "update"
+    assert (resize.before_usd, resize.after_usd) == (price("s-1vcpu-2gb"), price("s-2vcpu-4gb"))
+    assert resize.delta == price("s-2vcpu-4gb") - price("s-1vcpu-2gb")
+
+    db = lines["digitalocean_droplet.production_db_0"]  # daily backups add their percentage
+    backups = (price("s-4vcpu-8gb") * table.backups.daily_percent / 100).quantize(Decimal("0.01"))
+    assert (db.action, db.before_usd, db.after_usd) == ("create", Decimal("0"), price("s-4vcpu-8gb") + backups)
+
+    volume = lines["digitalocean_volume.production_db_data"]
+    assert volume.delta == (100 * table.volumes.per_gib_month).quantize(Decimal("0.01"))
+
+    old_lb = lines["digitalocean_loadbalancer.production_old"]  # legacy size lb-medium
+    units = table.load_balancer.legacy_size_units["lb-medium"]
+    assert (old_lb.action, old_lb.delta) == ("delete", -(units * table.load_balancer.per_size_unit_month))
+    assert lines["digitalocean_loadbalancer.production_lb"].after_usd == 2 * table.load_balancer.per_size_unit_month
+
+    gpu = lines["digitalocean_droplet.production_gpu_0"]
+    assert (gpu.after_usd, gpu.delta) == (None, None)
+    [unknown] = cost.unknown
+    assert unknown.address == "digitalocean_droplet.production_gpu_0" and unknown.side == "after"
+    assert "'gpu-h100x1-80gb' is not in the price table" in unknown.detail
+    assert not cost.complete
+    # The total leaves out the unknown GPU Droplet instead of counting it as free.
+    known = [resize.delta, db.after_usd, volume.delta, old_lb.delta, lines["digitalocean_loadbalancer.production_lb"].delta]
+    assert cost.total_delta == sum(known)
+
+
+def test_cost_change_of_replace_and_delete():
+    table = load_price_table()
+    cost = plan_cost_change(load_plan(DATA / "staging_volume_delete.json"), table)
+    per_gib = table.volumes.per_gib_month
+    assert [(c.address, c.action, c.delta) for c in cost.changes] == [
+        ("digitalocean_volume.staging_db_data", "delete", -(100 * per_gib).quantize(Decimal("0.01"))),
+        ("digitalocean_volume.staging_search_data", "create", (50 * per_gib).quantize(Decimal("0.01"))),
+    ]
+    assert cost.complete and cost.total_delta == -(50 * per_gib).quantize(Decimal("0.01"))
+    replace = plan_cost_change(load_plan(DATA / "production_db_replace.json"), table)
+    db = next(c for c in replace.changes if c.address == "digitalocean_droplet.production_db_0")
+    assert db.action == "replace" and db.before_usd == db.after_usd and db.delta == 0
+
+
+def test_cost_change_uses_the_price_table_override(tmp_path, monkeypatch):
+    override = tmp_path / "prices.toml"
+    override.write_text("[volumes]\nper_gib_month = 0.25\n")
+    monkeypatch.setenv("HUB_PRICE_TABLE", str(override))
+    cost = plan_cost_change(load_plan(DATA / "staging_volume_delete.json"))
+    assert cost.total_delta == Decimal("-12.50")  # -100 GiB + 50 GiB at the overridden 0.25
