@@ -1,0 +1,45 @@
+"""HUB_CF_3: visitors must use TLS 1.2 or newer."""
+
+from checkov.common.models.enums import CheckCategories
+
+try:
+    from policies.checks._rules import ZONE_SETTING_TYPES, CheckResult, HubResourceCheck, Severity, zone_setting
+except ModuleNotFoundError:  # loaded by Checkov from --external-checks-dir as a loose file
+    from _rules import ZONE_SETTING_TYPES, CheckResult, HubResourceCheck, Severity, zone_setting
+
+MINIMUM_VERSION = (1, 2)
+
+
+class CloudflareMinTls12(HubResourceCheck):
+    hub_severity = Severity.MEDIUM
+    hub_fix = "Set the zone's min_tls_version setting to \"1.2\" (or \"1.3\")."
+
+    def __init__(self) -> None:
+        super().__init__(
+            name="Cloudflare zone minimum TLS version is 1.2 or newer",
+            id="HUB_CF_3",
+            categories=[CheckCategories.ENCRYPTION],
+            supported_resources=ZONE_SETTING_TYPES,
+        )
+
+    def scan_resource_conf(self, conf):
+        self.evaluated_keys = ["setting_id", "value", "settings"]
+        sets_it, version = zone_setting(conf, self.entity_type, "min_tls_version")
+        if not sets_it:
+            return CheckResult.PASSED
+        parsed = _version(version)
+        if parsed is not None and parsed >= MINIMUM_VERSION:
+            return CheckResult.PASSED
+        self.fail(f"min_tls_version is {version!r}, below 1.2 or unreadable")
+        return CheckResult.FAILED
+
+
+def _version(raw) -> tuple[int, ...] | None:
+    """"1.2" -> (1, 2); None for anything that is not a dotted version (including ${...})."""
+    parts = str(raw).strip().split(".")
+    if not all(part.isdigit() for part in parts):
+        return None
+    return tuple(int(part) for part in parts)
+
+
+check = CloudflareMinTls12()

@@ -1,0 +1,35 @@
+"""HUB_DO_10: production droplets have DigitalOcean backups turned on."""
+
+from checkov.common.models.enums import CheckCategories
+
+try:
+    from policies.checks._rules import CheckResult, HubResourceCheck, Severity, droplet_tag_values, is_true
+except ModuleNotFoundError:  # loaded by Checkov from --external-checks-dir as a loose file
+    from _rules import CheckResult, HubResourceCheck, Severity, droplet_tag_values, is_true
+
+PRODUCTION = "production"
+
+
+class DropletProductionBackups(HubResourceCheck):
+    hub_severity = Severity.MEDIUM
+    hub_fix = "Set backups = true (and a backup_policy) on droplets tagged env:production."
+
+    def __init__(self) -> None:
+        super().__init__(
+            name="Production droplet has backups enabled",
+            id="HUB_DO_10",
+            categories=[CheckCategories.BACKUP_AND_RECOVERY],
+            supported_resources=["digitalocean_droplet"],
+        )
+
+    def scan_resource_conf(self, conf):
+        self.evaluated_keys = ["tags", "backups"]
+        if PRODUCTION not in droplet_tag_values(conf, "env"):
+            return CheckResult.PASSED  # the rule is about production only
+        if is_true(conf, "backups"):
+            return CheckResult.PASSED
+        self.fail("tagged env:production but backups is not true")
+        return CheckResult.FAILED
+
+
+check = DropletProductionBackups()

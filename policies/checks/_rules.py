@@ -1,0 +1,437 @@
+"""Shared helpers for the hub's Checkov checks (not a check itself: it defines no `check`).
+
+Checkov hands `scan_resource_conf` the resource body in its HCL-like form: every attribute is
+wrapped in a list (`"monitoring": [True]`, `"tags": [["env:production"]]`), every nested block
+is a list of dicts (`"inbound_rule": [{...}, {...}]`, `"healthcheck": [{...}]`), and each dict
+carries `__startline__`/`__endline__`. The helpers here undo that wrapping, read firewall rules,
+port ranges and CIDRs, and recognise Terraform references, so each check stays a few lines.
+
+Checkov loads every file of `--external-checks-dir` as a loose top-level module with this
+directory on `sys.path`, so the checks import this module as `_rules` when `policies` is not
+importable; inside the project they import it as `policies.checks._rules`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from checkov.common.bridgecrew.severities import Severities
+from checkov.common.models.enums import CheckResult
+from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
+
+try:
+    from policies.findings import Severity
+except ModuleNotFoundError:  # loaded as a loose file by Checkov: the project root is two levels up
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from policies.findings import Severity
+
+__all__ = [
+    "ALL_PORTS",
+    "CheckResult",
+    "FirewallRule",
+    "HubResourceCheck",
+    "PortRange",
+    "Severity",
+    "blocks",
+    "broader_than",
+    "checkov_conf",
+    "droplet_tag_values",
+    "find_secrets",
+    "firewall_rules",
+    "is_reference",
+    "is_true",
+    "is_world",
+    "parse_port_range",
+    "string_list",
+    "value",
+    "world_open_ports",
+    "zone_setting",
+    "ZONE_SETTING_TYPES",
+]
+
+# Keys Checkov adds (line numbers) or cdktf adds (construct metadata) that are not resource attributes.
+_NOT_ATTRIBUTES = frozenset({"//", "__startline__", "__endline__"})
+
+
+class HubResourceCheck(BaseResourceCheck):
+    """A Checkov resource check that also carries the gate's severity and a one-line fix.
+
+    The fix doubles as Checkov's `guideline`, so plain `checkov` output shows it too.
+    """
+
+    hub_severity: Severity
+    hub_fix: str
+
+    def __init__(self, name: str, id: str, categories: Iterable[Any], supported_resources: Iterable[str]) -> None:
+        super().__init__(
+            name=name, id=id, categories=categories, supported_resources=supported_resources, guideline=self.hub_fix
+        )
+        self.severity = Severities[self.hub_severity.value.upper()]
+
+    def fail(self, message: str) -> None:
+        """Record why the resource fails; Checkov reports `details` with the result."""
+        self.details.append(message)
+
+    def evaluate(self, conf: dict[str, Any], entity_type: str) -> tuple[CheckResult, list[str]]:
+        """Run the check on a Checkov-form conf outside Checkov's runner (gate and tests)."""
+        self.details = []
+        self.evaluated_keys = []
+        result = self.scan_entity_conf(conf, entity_type)
+        return result, list(self.details)
+
+
+# --- Checkov's wrapping --------------------------------------------------------------------------
+
+
+def checkov_conf(body: dict[str, Any]) -> dict[str, Any]:
+    """Turn a plain Terraform JSON resource body into the form Checkov passes to checks.
+
+    Uses Checkov's own converter so the two can never drift apart. Note that converter drops
+    lists of lists and the non-dict items of mixed lists: checks cannot see values hidden there.
+    """
+    from checkov.terraform_json.parser import hclify  # imported late: only the gate and tests need it
+
+    return hclify(body)
+
+
+def value(conf: dict[str, Any], key: str, default: Any = None) -> Any:
+    """The attribute `key` with Checkov's one-element list wrapper removed (`default` when absent)."""
+    if key not in conf:
+        return default
+    raw = conf[key]
+    if isinstance(raw, list) and len(raw) == 1 and not isinstance(raw[0], dict):
+        raw = raw[0]
+    return default if raw is None else raw
+
+
+def blocks(conf: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """Every nested block called `key`, however Checkov or cdktf nested the lists around them."""
+    found: list[dict[str, Any]] = []
+
+    def collect(item: Any) -> None:
+        if isinstance(item, dict):
+            found.append(item)
+        elif isinstance(item, list):
+            for element in item:
+                collect(element)
+
+    collect(conf.get(key))
+    return found
+
+
+def string_list(conf: dict[str, Any], key: str) -> list[str]:
+    """A list-of-strings attribute as a flat list; a whole-list reference stays one `${...}` item."""
+    raw = value(conf, key, [])
+    items = raw if isinstance(raw, list) else [raw]
+    flat: list[str] = []
+    for item in items:
+        if isinstance(item, list):
+            flat.extend(str(element) for element in item if element not in (None, ""))
+        elif item not in (None, ""):
+            flat.append(str(item))
+    return flat
+
+
+def is_true(conf: dict[str, Any], key: str) -> bool:
+    """True only for a literal true (Checkov already turns the strings "true"/"false" into booleans)."""
+    return value(conf, key) is True
+
+
+_REFERENCE = re.compile(r"\$\{.*\}", re.DOTALL)
+
+
+def is_reference(text: Any) -> bool:
+    """Whether a value contains a Terraform `${...}` expression, so its real value is unknown here."""
+    return isinstance(text, str) and bool(_REFERENCE.search(text))
+
+
+def droplet_tag_values(conf: dict[str, Any], prefix: str) -> list[str]:
+    """The values of literal `<prefix>:<value>` tags, lower-cased ("env" -> ["production"]).
+
+    A `${...}` tag is not counted: its value cannot be known from the synthesized JSON.
+    """
+    values: list[str] = []
+    for tag in string_list(conf, "tags"):
+        name, separator, tag_value = tag.partition(":")
+        if separator and name.lower() == prefix and tag_value.strip() and not is_reference(tag):
+            values.append(tag_value.strip().lower())
+    return values
+
+
+# --- Ports ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PortRange:
+    low: int
+    high: int
+
+    def contains(self, port: int) -> bool:
+        return self.low <= port <= self.high
+
+    @property
+    def is_all(self) -> bool:
+        return self.low <= 1 and self.high >= 65535
+
+    def __str__(self) -> str:
+        if self.is_all:
+            return "all ports"
+        return str(self.low) if self.low == self.high else f"{self.low}-{self.high}"
+
+
+ALL_PORTS = PortRange(1, 65535)
+_PORT_RANGE = re.compile(r"^\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?$")
+
+
+def parse_port_range(raw: Any) -> PortRange | None:
+    """Parse "22", "8000-8100", 443, "all", "0" or "1-65535"; None when it cannot be read.
+
+    DigitalOcean's API writes "0" for "all ports", and the Terraform provider also accepts "all".
+    """
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        raw = str(raw)
+    if not isinstance(raw, str):
+        return None
+    text = raw.strip().lower()
+    if text in ("all", "0"):
+        return ALL_PORTS
+    match = _PORT_RANGE.match(text)
+    if not match:
+        return None
+    low = int(match.group(1))
+    high = int(match.group(2) or low)
+    if low > high or high > 65535:
+        return None
+    return PortRange(max(low, 1), high)
+
+
+# --- Addresses -----------------------------------------------------------------------------------
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+_WORLD = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
+
+
+def _networks(addresses: Iterable[str]) -> tuple[list[IPNetwork], list[str]]:
+    """Split address strings into parsed networks and the ones that cannot be read (references, typos)."""
+    networks: list[IPNetwork] = []
+    unreadable: list[str] = []
+    for address in addresses:
+        try:
+            networks.append(ipaddress.ip_network(str(address).strip(), strict=False))
+        except ValueError:
+            unreadable.append(str(address))
+    return networks, unreadable
+
+
+def _covers_world(networks: Iterable[IPNetwork]) -> bool:
+    """Whether the networks together cover all of IPv4 or all of IPv6 (e.g. 0.0.0.0/1 + 128.0.0.0/1)."""
+    for world in _WORLD:
+        same_family = [n for n in networks if n.version == world.version]
+        if same_family and list(ipaddress.collapse_addresses(same_family)) == [world]:
+            return True
+    return False
+
+
+def is_world(addresses: Iterable[str]) -> bool:
+    """Whether an address list admits the whole Internet; an unreadable entry counts as the world.
+
+    The gate sees only the synthesized JSON, so a `${...}` address could be anything: fail closed.
+    """
+    networks, unreadable = _networks(addresses)
+    return bool(unreadable) or _covers_world(networks)
+
+
+def broader_than(addresses: Iterable[str], ipv4_prefix: int, ipv6_prefix: int) -> list[str]:
+    """The entries that are wider than /ipv4_prefix (IPv4) or /ipv6_prefix (IPv6), or unreadable."""
+    too_broad: list[str] = []
+    for address in addresses:
+        networks, unreadable = _networks([address])
+        if unreadable:
+            too_broad.append(str(address))
+            continue
+        network = networks[0]
+        limit = ipv4_prefix if network.version == 4 else ipv6_prefix
+        if network.prefixlen < limit:
+            too_broad.append(str(address))
+    return too_broad
+
+
+# --- Firewall rules ------------------------------------------------------------------------------
+
+_PEER_KEYS = ("tags", "droplet_ids", "load_balancer_uids", "kubernetes_ids")
+
+
+@dataclass(frozen=True)
+class FirewallRule:
+    """One inbound or outbound rule of a digitalocean_firewall, read defensively.
+
+    `protocol` is None when it is missing or a reference (then it may be any protocol); `ports` is
+    ALL_PORTS when missing for tcp/udp (the provider's meaning) and when unreadable (fail closed).
+    """
+
+    direction: str  # "inbound" or "outbound"
+    index: int
+    protocol: str | None
+    ports: PortRange
+    port_text: str
+    addresses: tuple[str, ...]
+    peers: tuple[str, ...]
+
+    def matches(self, protocol: str) -> bool:
+        return self.protocol is None or self.protocol == protocol
+
+    @property
+    def carries_ports(self) -> bool:
+        """tcp/udp rules (or rules of unknown protocol) have ports; icmp has none."""
+        return self.protocol != "icmp"
+
+    def label(self) -> str:
+        protocol = self.protocol or "any protocol"
+        where = "from" if self.direction == "inbound" else "to"
+        sources = ", ".join(self.addresses) or ", ".join(self.peers) or "nowhere"
+        ports = f" {self.port_text}" if self.carries_ports else ""
+        return f"{self.direction}_rule[{self.index}]: {protocol}{ports} {where} {sources}"
+
+
+def firewall_rules(conf: dict[str, Any], direction: str) -> list[FirewallRule]:
+    """All `inbound_rule` or `outbound_rule` blocks of a firewall, in order (every rule, not only the first)."""
+    prefix = "source" if direction == "inbound" else "destination"
+    rules: list[FirewallRule] = []
+    for index, block in enumerate(blocks(conf, f"{direction}_rule")):
+        raw_protocol = value(block, "protocol")
+        readable = isinstance(raw_protocol, str) and not is_reference(raw_protocol)
+        protocol = raw_protocol.strip().lower() if readable else None
+        raw_ports = value(block, "port_range")
+        if raw_ports in (None, ""):
+            ports, port_text = ALL_PORTS, "all ports (no port_range)"
+        else:
+            parsed = parse_port_range(raw_ports)
+            ports = parsed or ALL_PORTS
+            port_text = str(parsed) if parsed else f"{raw_ports!r} (unreadable, counted as all ports)"
+        peers = tuple(item for key in _PEER_KEYS for item in string_list(block, f"{prefix}_{key}"))
+        rules.append(
+            FirewallRule(
+                direction=direction,
+                index=index,
+                protocol=protocol,
+                ports=ports,
+                port_text=port_text,
+                addresses=tuple(string_list(block, f"{prefix}_addresses")),
+                peers=peers,
+            )
+        )
+    return rules
+
+
+def world_open_ports(rules: Iterable[FirewallRule], protocol: str) -> list[PortRange]:
+    """The ports of `protocol` that the rules together open to all of IPv4 or all of IPv6.
+
+    Rules are combined per port, so 0.0.0.0/1 on one rule plus 128.0.0.0/1 on another rule for
+    the same port counts as the world; likewise "1-32767" plus "32768-65535" counts as all ports.
+    """
+    relevant = [rule for rule in rules if rule.matches(protocol) and rule.addresses]
+    cuts = sorted({1, 65536} | {r.ports.low for r in relevant} | {r.ports.high + 1 for r in relevant})
+    open_ranges: list[PortRange] = []
+    for low, next_low in zip(cuts, cuts[1:]):
+        covering = [rule for rule in relevant if rule.ports.contains(low)]
+        addresses = [address for rule in covering for address in rule.addresses]
+        if addresses and is_world(addresses):
+            if open_ranges and open_ranges[-1].high == low - 1:
+                open_ranges[-1] = PortRange(open_ranges[-1].low, next_low - 1)
+            else:
+                open_ranges.append(PortRange(low, next_low - 1))
+    return open_ranges
+
+
+# --- Cloudflare ----------------------------------------------------------------------------------
+
+ZONE_SETTING_TYPES = ["cloudflare_zone_setting", "cloudflare_zone_settings_override"]
+
+
+def zone_setting(conf: dict[str, Any], entity_type: str, setting_id: str) -> tuple[bool, Any]:
+    """Whether this resource sets the zone setting `setting_id`, and the value it sets.
+
+    Provider v5 has one `cloudflare_zone_setting` per setting; v4's `cloudflare_zone_settings_override`
+    holds them all in a `settings` block. Both are read so output from older code is judged too.
+    """
+    if entity_type == "cloudflare_zone_settings_override":
+        for settings in blocks(conf, "settings"):
+            if setting_id in settings:
+                return True, value(settings, setting_id)
+        return False, None
+    if value(conf, "setting_id") != setting_id:
+        return False, None
+    return True, value(conf, "value")
+
+# --- Secrets -------------------------------------------------------------------------------------
+
+_SECRET_KEY = re.compile(
+    r"(?:^|_)(?:token|password|passwd|passphrase|secret|private_key|api_key|apikey|access_key|auth_key"
+    r"|webhook(?:_url)?)(?:$|_)"
+)
+# Names that merely point at or describe a secret rather than hold one.
+_NOT_SECRET_SUFFIX = re.compile(r"_(?:id|ids|name|names|type|path|file|ttl|length|version|enabled)$")
+_SECRET_VALUES = (
+    ("a PEM private key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")),
+    ("a DigitalOcean API token", re.compile(r"\bdo[opr]_v1_[0-9a-f]{64}\b")),
+    ("a Slack webhook URL", re.compile(r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+")),
+)
+# Attribute names that only wrap the value of their parent key, as in headers {"X-Api-Key": {"value": ...}}.
+_VALUE_WRAPPERS = frozenset({"value", "values", "content"})
+
+
+def _normalise_key(key: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", key.lower()).strip("_")
+
+
+def _is_secret_key(key: str) -> bool:
+    name = _normalise_key(key)
+    return bool(_SECRET_KEY.search(name)) and not _NOT_SECRET_SUFFIX.search(name)
+
+
+def _is_literal(text: Any) -> bool:
+    return isinstance(text, str) and text.strip() != "" and not is_reference(text)
+
+
+def find_secrets(body: Any) -> list[str]:
+    """Describe every secret-looking literal in a resource body (Checkov form or plain JSON alike).
+
+    Flags a literal under a secret-sounding key (also `{"name": "DB_PASSWORD", "value": "..."}`
+    pairs and header maps), and any string that looks like a private key, token or webhook URL.
+    """
+    found: list[str] = []
+
+    def walk(node: Any, path: str, key: str) -> None:
+        if isinstance(node, dict):
+            # nested {"name": "DB_PASSWORD", "value": "..."} pairs; a resource's own "name" is not one
+            named = (value(node, "name") or value(node, "key")) if path else None
+            if isinstance(named, str) and _is_secret_key(named) and _is_literal(value(node, "value")):
+                found.append(f"{path or '.'}: literal value for {named!r}")
+            for child_key, child in node.items():
+                if child_key in _NOT_ATTRIBUTES:
+                    continue
+                child_path = f"{path}.{child_key}" if path else str(child_key)
+                # a wrapper such as "value" inherits its parent's key, so headers {"X-Api-Key": {"value": ...}} count
+                context = key if child_key in _VALUE_WRAPPERS and key else str(child_key)
+                walk(child, child_path, context)
+        elif isinstance(node, list):
+            wrapped = len(node) == 1  # Checkov's one-element wrapper: keep the path readable
+            for index, child in enumerate(node):
+                walk(child, path if wrapped else f"{path}[{index}]", key)
+        elif isinstance(node, str):
+            looks_like = [description for description, pattern in _SECRET_VALUES if pattern.search(node)]
+            if looks_like:
+                found.append(f"{path}: looks like {' and '.join(looks_like)}")
+            elif key and _is_secret_key(key) and _is_literal(node):
+                found.append(f"{path}: literal value under the secret-like key {key!r}")
+
+    walk(body, "", "")
+    return found
+

@@ -1,0 +1,523 @@
+"""Tests for the hub's Checkov custom checks in policies/checks/.
+
+Checks receive their input the way Checkov presents terraform_json: `checkov_conf` runs Checkov's
+own converter over a plain resource body, and one test proves that matches what Checkov's parser
+builds from a file. One slow test runs the real `checkov` command over tests/policies/data/checks/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from checkov.common.models.enums import CheckResult
+
+from policies.checks import all_checks, covered_resource_types
+from policies.checks._rules import (
+    ALL_PORTS,
+    PortRange,
+    broader_than,
+    checkov_conf,
+    find_secrets,
+    firewall_rules,
+    is_world,
+    parse_port_range,
+    world_open_ports,
+)
+from policies.findings import Severity
+
+PROJECT = Path(__file__).resolve().parents[2]
+CHECKS_DIR = PROJECT / "policies" / "checks"
+DATA = Path(__file__).resolve().parent / "data" / "checks"
+CHECKS = {check.id: check for check in all_checks()}
+
+PASSED, FAILED = CheckResult.PASSED, CheckResult.FAILED
+
+# Fake secrets are assembled at run time so no secret scanner trips over this file.
+FAKE_DO_TOKEN = "dop_v1_" + "0123456789abcdef" * 4
+FAKE_PEM = "-----BEGIN " + "RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n"
+FAKE_SLACK = "https://hooks.slack.com/" + "services/T0000/B0000/abcdefABCDEF1234"
+
+
+def evaluate(check_id: str, resource_type: str, body: dict) -> tuple[CheckResult, list[str]]:
+    return CHECKS[check_id].evaluate(checkov_conf(body), resource_type)
+
+
+def firewall(inbound=(), outbound=()) -> dict:
+    return {"name": "fw", "tags": ["role:app"], "inbound_rule": list(inbound), "outbound_rule": list(outbound)}
+
+
+def rule(protocol="tcp", ports="443", addresses=None, **peers) -> dict:
+    body = {"protocol": protocol}
+    if ports is not None:
+        body["port_range"] = ports
+    if addresses is not None:
+        body["source_addresses"] = addresses
+    body.update(peers)
+    return body
+
+
+def out_rule(protocol="tcp", ports="443", addresses=("0.0.0.0/0", "::/0")) -> dict:
+    body = {"protocol": protocol, "destination_addresses": list(addresses)}
+    if ports is not None:
+        body["port_range"] = ports
+    return body
+
+
+WORLD = ["0.0.0.0/0", "::/0"]
+WEB = [rule(ports="443", addresses=WORLD), rule(ports="80", addresses=WORLD)]
+
+GOOD_DROPLET = {
+    "name": "db-1",
+    "size": "s-2vcpu-4gb",
+    "vpc_uuid": "${digitalocean_vpc.vpc.id}",
+    "monitoring": True,
+    "ssh_keys": ["1234"],
+    "tags": ["env:production", "role:db"],
+    "backups": True,
+}
+
+GOOD_LB = {
+    "forwarding_rule": [
+        {"entry_port": 443, "entry_protocol": "https", "target_port": 8080, "target_protocol": "http",
+         "certificate_name": "${digitalocean_certificate.origin.name}"},
+        {"entry_port": 80, "entry_protocol": "http", "target_port": 8080, "target_protocol": "http"},
+    ],
+    "redirect_http_to_https": True,
+    "healthcheck": {"protocol": "http", "port": 8080, "path": "/health"},
+}
+
+
+def droplet(**changes) -> dict:
+    body = dict(GOOD_DROPLET, **changes)
+    return {key: value for key, value in body.items() if value is not None}
+
+
+def loadbalancer(**changes) -> dict:
+    body = dict(GOOD_LB, **changes)
+    return {key: value for key, value in body.items() if value is not None}
+
+
+def setting(setting_id: str, value) -> dict:
+    return {"zone_id": "z", "setting_id": setting_id, "value": value}
+
+
+# (check id, resource type, body, expected result, id of the case)
+CASES = [
+    # HUB_DO_1: world-open inbound only on tcp 80/443
+    ("HUB_DO_1", "digitalocean_firewall", firewall(WEB), PASSED, "web ports only"),
+    ("HUB_DO_1", "digitalocean_firewall", firewall([rule(ports=443, addresses=WORLD)]), PASSED, "numeric port"),
+    ("HUB_DO_1", "digitalocean_firewall", firewall([*WEB, rule(ports="8080", addresses=["::/0"])]), FAILED,
+     "IPv6 ::/0 only rule"),
+    ("HUB_DO_1", "digitalocean_firewall",
+     firewall([*WEB, rule(ports="5432", addresses=["0.0.0.0/0"])]), FAILED, "safe rules then world 5432"),
+    ("HUB_DO_1", "digitalocean_firewall",
+     firewall([rule(ports="8080", addresses=["0.0.0.0/1", "128.0.0.0/1"])]), FAILED, "two halves in one rule"),
+    ("HUB_DO_1", "digitalocean_firewall",
+     firewall([rule(ports="8080", addresses=["0.0.0.0/1"]), rule(ports="8000-9000", addresses=["128.0.0.0/1"])]),
+     FAILED, "two halves across rules"),
+    ("HUB_DO_1", "digitalocean_firewall",
+     firewall([rule(ports="8080", addresses=["0.0.0.0/1"])]), PASSED, "half the Internet is not the world"),
+    ("HUB_DO_1", "digitalocean_firewall", firewall([rule(ports="80-443", addresses=WORLD)]), FAILED,
+     "80-443 also opens 81-442"),
+    ("HUB_DO_1", "digitalocean_firewall", firewall([rule(protocol="udp", ports="443", addresses=WORLD)]), FAILED,
+     "udp 443 is not tcp 443"),
+    ("HUB_DO_1", "digitalocean_firewall", firewall([rule(protocol="icmp", ports=None, addresses=WORLD)]), FAILED,
+     "icmp from the world"),
+    ("HUB_DO_1", "digitalocean_firewall", firewall([rule(ports="8080", addresses=["${var.allowed}"])]), FAILED,
+     "reference address counts as the world"),
+    ("HUB_DO_1", "digitalocean_firewall", firewall([rule(ports="8080", source_tags=["role:lb"])]), PASSED,
+     "tags are not the world"),
+    # HUB_DO_2: SSH
+    ("HUB_DO_2", "digitalocean_firewall", firewall([*WEB, rule(ports="22", addresses=["203.0.113.0/24"])]), PASSED,
+     "admin /24"),
+    ("HUB_DO_2", "digitalocean_firewall", firewall([rule(ports="22", addresses=["2001:db8::/32", "10.1.0.0/16"])]),
+     PASSED, "limits themselves are allowed"),
+    ("HUB_DO_2", "digitalocean_firewall", firewall([rule(ports="22", source_tags=["role:bastion"])]), PASSED,
+     "from tags"),
+    ("HUB_DO_2", "digitalocean_firewall", firewall([*WEB, rule(ports="22", addresses=["0.0.0.0/0"])]), FAILED,
+     "SSH from the world as the third rule"),
+    ("HUB_DO_2", "digitalocean_firewall", firewall([rule(ports="22", addresses=["10.0.0.0/15"])]), FAILED,
+     "IPv4 broader than /16"),
+    ("HUB_DO_2", "digitalocean_firewall", firewall([rule(ports="22", addresses=["2001:db8::/31"])]), FAILED,
+     "IPv6 broader than /32"),
+    ("HUB_DO_2", "digitalocean_firewall", firewall([rule(ports="20-30", addresses=["0.0.0.0/0"])]), FAILED,
+     "range containing 22"),
+    ("HUB_DO_2", "digitalocean_firewall", firewall([rule(ports="all", addresses=["::/0"])]), FAILED,
+     "all ports from ::/0"),
+    ("HUB_DO_2", "digitalocean_firewall", firewall([rule(ports="22", addresses="${var.admin_cidrs}")]), FAILED,
+     "unreadable reference fails closed"),
+    ("HUB_DO_2", "digitalocean_firewall", firewall([rule(protocol="udp", ports="22", addresses=WORLD)]), PASSED,
+     "udp 22 is not SSH"),
+    # HUB_DO_3: data ports only from peers
+    ("HUB_DO_3", "digitalocean_firewall", firewall([*WEB, rule(ports="5432", source_tags=["role:app"])]), PASSED,
+     "postgres from tags"),
+    ("HUB_DO_3", "digitalocean_firewall",
+     firewall([rule(ports="9200", addresses=[], source_droplet_ids=[123])]), PASSED, "empty address list"),
+    ("HUB_DO_3", "digitalocean_firewall",
+     firewall([rule(ports="443", addresses=WORLD), rule(ports="5432", addresses=["0.0.0.0/0"])]), FAILED,
+     "safe first rule then world 5432"),
+    ("HUB_DO_3", "digitalocean_firewall", firewall([rule(ports="6379", addresses=["10.10.0.0/24"])]), FAILED,
+     "redis from a private range"),
+    ("HUB_DO_3", "digitalocean_firewall", firewall([rule(ports="9000-9500", addresses=["203.0.113.7"])]), FAILED,
+     "range containing 9100/9200/9300"),
+    ("HUB_DO_3", "digitalocean_firewall", firewall([rule(ports="1-65535", addresses=["203.0.113.7"])]), FAILED,
+     "all ports from an address"),
+    # HUB_DO_4: no all-ports inbound rule
+    ("HUB_DO_4", "digitalocean_firewall", firewall([*WEB, rule(ports="8000-8100", source_tags=["x"])]), PASSED,
+     "narrow ranges"),
+    ("HUB_DO_4", "digitalocean_firewall", firewall([rule(protocol="icmp", ports=None, source_tags=["x"])]), PASSED,
+     "icmp has no ports"),
+    ("HUB_DO_4", "digitalocean_firewall", firewall([*WEB, rule(ports="1-65535", source_tags=["x"])]), FAILED,
+     "1-65535 from tags"),
+    ("HUB_DO_4", "digitalocean_firewall", firewall([rule(ports="all", source_tags=["x"])]), FAILED, "all"),
+    ("HUB_DO_4", "digitalocean_firewall", firewall([rule(protocol="udp", ports="0", source_tags=["x"])]), FAILED,
+     "0 means all"),
+    ("HUB_DO_4", "digitalocean_firewall", firewall([rule(ports=None, source_tags=["x"])]), FAILED,
+     "tcp without port_range"),
+    # HUB_DO_5: outbound not wide open
+    ("HUB_DO_5", "digitalocean_firewall",
+     firewall(outbound=[out_rule("udp", "53"), out_rule("tcp", "443"), out_rule("icmp", None)]), PASSED,
+     "named ports"),
+    ("HUB_DO_5", "digitalocean_firewall", firewall(outbound=[out_rule("tcp", "all", ["10.0.0.0/8"])]), PASSED,
+     "all ports inside the VPC"),
+    ("HUB_DO_5", "digitalocean_firewall",
+     firewall(outbound=[out_rule("udp", "53"), out_rule("tcp", "1-65535", ["0.0.0.0/0"])]), FAILED,
+     "all tcp to the IPv4 world"),
+    ("HUB_DO_5", "digitalocean_firewall", firewall(outbound=[out_rule("udp", "all", ["::/0"])]), FAILED,
+     "IPv6 ::/0 only"),
+    ("HUB_DO_5", "digitalocean_firewall",
+     firewall(outbound=[out_rule("tcp", "1-32767"), out_rule("tcp", "32768-65535")]), FAILED, "split all ports"),
+    # HUB_DO_6: VPC
+    ("HUB_DO_6", "digitalocean_droplet", droplet(), PASSED, "reference vpc"),
+    ("HUB_DO_6", "digitalocean_droplet", droplet(vpc_uuid=None), FAILED, "no vpc"),
+    ("HUB_DO_6", "digitalocean_droplet", droplet(vpc_uuid=""), FAILED, "empty vpc"),
+    # HUB_DO_7: monitoring
+    ("HUB_DO_7", "digitalocean_droplet", droplet(), PASSED, "monitoring true"),
+    ("HUB_DO_7", "digitalocean_droplet", droplet(monitoring="true"), PASSED, "string true"),
+    ("HUB_DO_7", "digitalocean_droplet", droplet(monitoring=False), FAILED, "monitoring false"),
+    ("HUB_DO_7", "digitalocean_droplet", droplet(monitoring=None), FAILED, "monitoring missing"),
+    ("HUB_DO_7", "digitalocean_droplet", droplet(monitoring="${var.monitoring}"), FAILED, "unknown monitoring"),
+    # HUB_DO_8: ssh keys
+    ("HUB_DO_8", "digitalocean_droplet", droplet(), PASSED, "one key"),
+    ("HUB_DO_8", "digitalocean_droplet", droplet(ssh_keys="${data.digitalocean_ssh_keys.all.ssh_keys.*.id}"),
+     PASSED, "whole-list reference"),
+    ("HUB_DO_8", "digitalocean_droplet", droplet(ssh_keys=[]), FAILED, "empty list"),
+    ("HUB_DO_8", "digitalocean_droplet", droplet(ssh_keys=None), FAILED, "missing"),
+    # HUB_DO_9: env and role tags
+    ("HUB_DO_9", "digitalocean_droplet", droplet(), PASSED, "env and role"),
+    ("HUB_DO_9", "digitalocean_droplet", droplet(tags=["env:staging"]), FAILED, "no role"),
+    ("HUB_DO_9", "digitalocean_droplet", droplet(tags=["env:", "role:db"]), FAILED, "empty env value"),
+    ("HUB_DO_9", "digitalocean_droplet", droplet(tags=["${var.env_tag}", "role:db"]), FAILED, "reference env tag"),
+    # HUB_DO_10: production backups
+    ("HUB_DO_10", "digitalocean_droplet", droplet(), PASSED, "production with backups"),
+    ("HUB_DO_10", "digitalocean_droplet", droplet(tags=["env:staging", "role:db"], backups=None), PASSED,
+     "staging needs none"),
+    ("HUB_DO_10", "digitalocean_droplet", droplet(backups=False), FAILED, "production without backups"),
+    ("HUB_DO_10", "digitalocean_droplet", droplet(tags=["ENV:Production", "role:db"], backups=None), FAILED,
+     "tag case does not matter"),
+    # HUB_DO_11: https listener
+    ("HUB_DO_11", "digitalocean_loadbalancer", loadbalancer(), PASSED, "https with certificate"),
+    ("HUB_DO_11", "digitalocean_loadbalancer",
+     loadbalancer(forwarding_rule=[{"entry_port": "443", "entry_protocol": "https", "target_port": 443,
+                                    "target_protocol": "https", "tls_passthrough": True}]), PASSED, "tls passthrough"),
+    ("HUB_DO_11", "digitalocean_loadbalancer", loadbalancer(forwarding_rule=[GOOD_LB["forwarding_rule"][1]]), FAILED,
+     "http only"),
+    ("HUB_DO_11", "digitalocean_loadbalancer",
+     loadbalancer(forwarding_rule=[{"entry_port": 443, "entry_protocol": "https", "target_port": 8080,
+                                    "target_protocol": "http"}]), FAILED, "https without certificate"),
+    ("HUB_DO_11", "digitalocean_loadbalancer",
+     loadbalancer(forwarding_rule=[dict(GOOD_LB["forwarding_rule"][0], entry_port=8443)]), FAILED, "not on 443"),
+    ("HUB_DO_11", "digitalocean_loadbalancer",
+     loadbalancer(forwarding_rule=[dict(GOOD_LB["forwarding_rule"][0], entry_protocol="tcp")]), FAILED, "tcp 443"),
+    # HUB_DO_12: redirect
+    ("HUB_DO_12", "digitalocean_loadbalancer", loadbalancer(), PASSED, "redirect on"),
+    ("HUB_DO_12", "digitalocean_loadbalancer", loadbalancer(redirect_http_to_https=None), FAILED, "redirect missing"),
+    ("HUB_DO_12", "digitalocean_loadbalancer", loadbalancer(redirect_http_to_https=False), FAILED, "redirect off"),
+    # HUB_DO_13: healthcheck
+    ("HUB_DO_13", "digitalocean_loadbalancer", loadbalancer(), PASSED, "http with path"),
+    ("HUB_DO_13", "digitalocean_loadbalancer", loadbalancer(healthcheck={"protocol": "tcp", "port": 5432}), PASSED,
+     "tcp needs no path"),
+    ("HUB_DO_13", "digitalocean_loadbalancer", loadbalancer(healthcheck=None), FAILED, "no healthcheck"),
+    ("HUB_DO_13", "digitalocean_loadbalancer", loadbalancer(healthcheck={"protocol": "https", "port": 443}), FAILED,
+     "https without path"),
+    ("HUB_DO_13", "digitalocean_loadbalancer", loadbalancer(healthcheck={"protocol": "tcp"}), FAILED, "no port"),
+    # HUB_CF_1: proxied records
+    ("HUB_CF_1", "cloudflare_dns_record", {"name": "www", "type": "A", "content": "1.2.3.4", "proxied": True, "ttl": 1},
+     PASSED, "proxied A"),
+    ("HUB_CF_1", "cloudflare_dns_record", {"name": "x", "type": "TXT", "content": "v=spf1 -all", "ttl": 1}, PASSED,
+     "TXT needs no proxy"),
+    ("HUB_CF_1", "cloudflare_dns_record", {"name": "www", "type": "AAAA", "content": "::1", "proxied": False, "ttl": 1},
+     FAILED, "unproxied AAAA"),
+    ("HUB_CF_1", "cloudflare_dns_record", {"name": "www", "type": "CNAME", "content": "lb.example.org", "ttl": 1},
+     FAILED, "CNAME without proxied"),
+    ("HUB_CF_1", "cloudflare_record", {"name": "www", "type": "A", "value": "1.2.3.4"}, FAILED, "provider v4 record"),
+    # HUB_CF_2: ssl strict
+    ("HUB_CF_2", "cloudflare_zone_setting", setting("ssl", "strict"), PASSED, "strict"),
+    ("HUB_CF_2", "cloudflare_zone_setting", setting("brotli", "off"), PASSED, "other setting"),
+    ("HUB_CF_2", "cloudflare_zone_setting", setting("ssl", "full"), FAILED, "full"),
+    ("HUB_CF_2", "cloudflare_zone_setting", setting("ssl", "flexible"), FAILED, "flexible"),
+    ("HUB_CF_2", "cloudflare_zone_setting", setting("ssl", "off"), FAILED, "off"),
+    ("HUB_CF_2", "cloudflare_zone_settings_override", {"zone_id": "z", "settings": {"ssl": "full"}}, FAILED,
+     "provider v4 override"),
+    # HUB_CF_3: minimum TLS
+    ("HUB_CF_3", "cloudflare_zone_setting", setting("min_tls_version", "1.2"), PASSED, "1.2"),
+    ("HUB_CF_3", "cloudflare_zone_setting", setting("min_tls_version", "1.3"), PASSED, "1.3"),
+    ("HUB_CF_3", "cloudflare_zone_setting", setting("min_tls_version", "1.1"), FAILED, "1.1"),
+    ("HUB_CF_3", "cloudflare_zone_setting", setting("min_tls_version", "${var.tls}"), FAILED, "unknown version"),
+    # HUB_CF_4: always use https
+    ("HUB_CF_4", "cloudflare_zone_setting", setting("always_use_https", "on"), PASSED, "on"),
+    ("HUB_CF_4", "cloudflare_zone_setting", setting("always_use_https", "off"), FAILED, "off"),
+    # HUB_GEN_1: literal secrets
+    ("HUB_GEN_1", "digitalocean_certificate",
+     {"name": "origin", "type": "custom", "private_key": "${tls_private_key.origin.private_key_pem}",
+      "leaf_certificate": "${cloudflare_origin_ca_certificate.origin.certificate}"}, PASSED, "private key reference"),
+    ("HUB_GEN_1", "tls_cert_request", {"private_key_pem": "${tls_private_key.origin.private_key_pem}"}, PASSED,
+     "pem reference"),
+    ("HUB_GEN_1", "terraform_data", {"input": {"password": ""}}, PASSED, "empty password"),
+    ("HUB_GEN_1", "digitalocean_droplet", droplet(name="password-reset-worker"), PASSED, "a name is not a secret"),
+    ("HUB_GEN_1", "digitalocean_certificate", {"name": "origin", "type": "custom", "private_key": FAKE_PEM}, FAILED,
+     "literal PEM"),
+    ("HUB_GEN_1", "terraform_data", {"input": {"db": {"settings": {"admin_password": "hunter2"}}}}, FAILED,
+     "secret in a nested attribute"),
+    ("HUB_GEN_1", "digitalocean_droplet", droplet(user_data=f"#!/bin/sh\nexport DO_TOKEN={FAKE_DO_TOKEN}\n"), FAILED,
+     "token inside user_data"),
+    ("HUB_GEN_1", "digitalocean_monitor_alert",
+     {"alerts": {"slack": [{"channel": "#ops", "url": FAKE_SLACK}]}, "type": "v1/insights/droplet/cpu"}, FAILED,
+     "slack webhook"),
+    ("HUB_GEN_1", "cloudflare_ruleset",
+     {"rules": [{"action": "rewrite", "action_parameters": {"headers": {"X-Api-Key": {"operation": "set",
+                                                                                     "value": "abc123"}}}}]},
+     FAILED, "header value under a secret-like header name"),
+    ("HUB_GEN_1", "digitalocean_app",
+     {"spec": {"env": [{"key": "DATABASE_PASSWORD", "value": "hunter2"}, {"key": "LOG_LEVEL", "value": "info"}]}},
+     FAILED, "name/value pair"),
+]
+
+
+@pytest.mark.parametrize(
+    ("check_id", "resource_type", "body", "expected"),
+    [case[:4] for case in CASES],
+    ids=[f"{case[0]}-{case[4]}" for case in CASES],
+)
+def test_check_verdict(check_id, resource_type, body, expected):
+    result, details = evaluate(check_id, resource_type, body)
+    assert result == expected, details
+    # a failure always says why; a pass carries no leftover reason from an earlier run
+    assert bool(details) == (expected == FAILED)
+
+
+def test_every_check_has_a_passing_and_a_failing_case():
+    verdicts = {(case[0], case[3]) for case in CASES}
+    for check_id in CHECKS:
+        assert (check_id, PASSED) in verdicts, check_id
+        assert (check_id, FAILED) in verdicts, check_id
+
+
+def test_firewall_failure_names_the_offending_rule():
+    _, details = evaluate(
+        "HUB_DO_2", "digitalocean_firewall", firewall([*WEB, rule(ports="22", addresses=["0.0.0.0/0"])])
+    )
+    assert details == ["inbound_rule[2]: tcp 22 from 0.0.0.0/0: SSH reachable from 0.0.0.0/0"]
+
+
+def test_world_open_failure_names_the_exposed_ports_without_the_web_ports():
+    _, details = evaluate("HUB_DO_1", "digitalocean_firewall", firewall([rule(ports="1-65535", addresses=WORLD)]))
+    assert details == ["tcp 1-79 is open to the whole Internet", "tcp 81-442 is open to the whole Internet",
+                       "tcp 444-65535 is open to the whole Internet"]
+
+
+def test_secret_details_locate_the_value_without_repeating_it():
+    _, details = evaluate("HUB_GEN_1", "terraform_data", {"input": {"db": {"admin_password": "hunter2"}}})
+    assert details == ["input.db.admin_password: literal value under the secret-like key 'admin_password'"]
+    assert "hunter2" not in " ".join(details)
+
+
+def test_checks_treat_cdktf_metadata_and_line_numbers_as_bookkeeping():
+    body = droplet()
+    body["//"] = {"metadata": {"path": "production/db/password", "uniqueId": "secret_token"}}
+    assert evaluate("HUB_GEN_1", "digitalocean_droplet", body)[0] == PASSED
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("22", PortRange(22, 22)),
+        (443, PortRange(443, 443)),
+        ("8000-8100", PortRange(8000, 8100)),
+        (" 8000 - 8100 ", PortRange(8000, 8100)),
+        ("all", ALL_PORTS),
+        ("ALL", ALL_PORTS),
+        ("0", ALL_PORTS),
+        ("1-65535", ALL_PORTS),
+        ("0-65535", ALL_PORTS),
+        ("100-20", None),
+        ("70000", None),
+        ("${var.port}", None),
+        ("80,443", None),
+        (True, None),
+        (None, None),
+    ],
+)
+def test_parse_port_range(raw, expected):
+    assert parse_port_range(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("addresses", "expected"),
+    [
+        (["0.0.0.0/0"], True),
+        (["::/0"], True),
+        (["0.0.0.0/1", "128.0.0.0/1"], True),
+        (["::/1", "8000::/1"], True),
+        (["0.0.0.0/1"], False),
+        (["0.0.0.0/1", "::/1"], False),  # half of each family is neither whole family
+        (["10.0.0.0/8", "2001:db8::/32"], False),
+        (["0.0.0.0"], False),  # a bare address is a /32
+        (["${var.cidrs}"], True),  # unknown: fail closed
+        (["not-an-address"], True),
+        ([], False),
+    ],
+)
+def test_is_world(addresses, expected):
+    assert is_world(addresses) is expected
+
+
+def test_broader_than_reports_only_the_wide_entries():
+    assert broader_than(["10.0.0.0/16", "10.0.0.0/15", "2001:db8::/32", "2001:db8::/31", "${x}"], 16, 32) == [
+        "10.0.0.0/15",
+        "2001:db8::/31",
+        "${x}",
+    ]
+
+
+def test_firewall_rules_reads_every_rule_with_defaults():
+    conf = checkov_conf(firewall([rule(ports=None, source_tags=["a"]), rule("${var.p}", "22", ["1.2.3.4"])]))
+    first, second = firewall_rules(conf, "inbound")
+    assert (first.protocol, first.ports, first.peers) == ("tcp", ALL_PORTS, ("a",))
+    assert (second.index, second.protocol, second.ports, second.addresses) == (1, None, PortRange(22, 22), ("1.2.3.4",))
+
+
+def test_world_open_ports_combines_rules_per_port():
+    rules = firewall_rules(
+        checkov_conf(firewall([rule(ports="100-200", addresses=["0.0.0.0/1"]),
+                               rule(ports="150-300", addresses=["128.0.0.0/1"])])),
+        "inbound",
+    )
+    assert world_open_ports(rules, "tcp") == [PortRange(150, 200)]
+    assert world_open_ports(rules, "udp") == []
+
+
+def test_find_secrets_works_on_plain_json_too():
+    # the gate can run it over provider blocks, which Checkov's resource checks never see
+    assert find_secrets({"token": FAKE_DO_TOKEN}) == ["token: looks like a DigitalOcean API token"]
+    assert find_secrets({"token": "${var.do_token}"}) == []
+
+
+def test_checkov_conf_matches_what_checkov_parses_from_a_file():
+    from checkov.terraform_json.parser import loads
+
+    def without_lines(node):
+        if isinstance(node, dict):
+            return {k: without_lines(v) for k, v in node.items() if k not in ("__startline__", "__endline__")}
+        if isinstance(node, list):
+            return [without_lines(item) for item in node]
+        return node
+
+    path = DATA / "secure" / "cdk.tf.json"
+    raw = json.loads(path.read_text())
+    parsed, _ = loads(path)
+    for entry in parsed["resource"]:
+        ((resource_type, named),) = entry.items()
+        ((name, conf),) = named.items()
+        assert without_lines(conf) == without_lines(checkov_conf(raw["resource"][resource_type][name])), name
+
+
+# --- registry ------------------------------------------------------------------------------------
+
+
+def test_registry_lists_every_check_file_once():
+    files = sorted(path.stem for path in CHECKS_DIR.glob("*.py") if not path.name.startswith("_"))
+    assert sorted(type(check).__name__ for check in all_checks()) == files  # Checkov style: file named for the class
+    assert len(CHECKS) == len(files) == 18
+
+
+def test_registry_orders_ids_numerically_and_carries_gate_metadata():
+    ids = [check.id for check in all_checks()]
+    assert ids.index("HUB_DO_2") < ids.index("HUB_DO_10")
+    for check in all_checks():
+        assert re.fullmatch(r"HUB_(DO|CF|GEN)_\d+", check.id)
+        assert isinstance(check.hub_severity, Severity)
+        assert check.hub_fix and "\n" not in check.hub_fix
+        assert check.name and check.supported_resources
+
+
+def test_covered_resource_types_leaves_out_wildcards():
+    covered = covered_resource_types()
+    assert {"digitalocean_firewall", "digitalocean_droplet", "digitalocean_loadbalancer", "cloudflare_dns_record",
+            "cloudflare_zone_setting"} <= covered
+    assert not any("*" in resource_type for resource_type in covered)
+
+
+def test_importing_the_package_does_not_load_checkov():
+    code = "import sys, policies.checks; print('checkov' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# --- the real checkov command --------------------------------------------------------------------
+
+
+def test_plain_checkov_runs_our_checks_on_terraform_json():
+    """`checkov --external-checks-dir policies/checks` alone (no PYTHONPATH) finds and runs every hub check."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env["BC_SKIP_MAPPING"] = "TRUE"
+    checkov = Path(sys.executable).with_name("checkov")
+    completed = subprocess.run(
+        [str(checkov), "-d", str(DATA), "--framework", "terraform_json", "--external-checks-dir",
+         str(CHECKS_DIR), "--skip-download", "--output", "json"],
+        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert completed.returncode == 1, completed.stderr  # failures were found
+    results = json.loads(completed.stdout)["results"]
+    hub_failed = {(r["check_id"], r["file_path"], r["resource"]) for r in results["failed_checks"]
+                  if r["check_id"].startswith("HUB_")}
+    hub_passed = {r["check_id"] for r in results["passed_checks"] if r["check_id"].startswith("HUB_")}
+
+    # the secure stack passes every one of our checks, and each of them ran on it
+    assert not {failure for failure in hub_failed if failure[1] == "/secure/cdk.tf.json"}
+    assert hub_passed == set(CHECKS)
+
+    insecure = "/insecure/cdk.tf.json"
+    assert hub_failed == {
+        ("HUB_DO_1", insecure, "resource.app_fw"),
+        ("HUB_DO_2", insecure, "resource.app_fw"),
+        ("HUB_DO_3", insecure, "resource.app_fw"),
+        ("HUB_DO_4", insecure, "resource.app_fw"),
+        ("HUB_DO_5", insecure, "resource.app_fw"),
+        ("HUB_DO_6", insecure, "resource.app"),
+        ("HUB_DO_7", insecure, "resource.app"),
+        ("HUB_DO_8", insecure, "resource.app"),
+        ("HUB_DO_9", insecure, "resource.app"),
+        ("HUB_DO_10", insecure, "resource.app"),
+        ("HUB_DO_11", insecure, "resource.lb"),
+        ("HUB_DO_12", insecure, "resource.lb"),
+        ("HUB_DO_13", insecure, "resource.lb"),
+        ("HUB_CF_1", insecure, "resource.www"),
+        ("HUB_CF_2", insecure, "resource.ssl"),
+        ("HUB_CF_3", insecure, "resource.tls"),
+        ("HUB_CF_4", insecure, "resource.https"),
+        ("HUB_GEN_1", insecure, "resource.seed"),  # terraform_data: only the "*" wildcard reaches it
+    }
+    ssh = next(r for r in results["failed_checks"] if r["check_id"] == "HUB_DO_2")
+    assert ssh["severity"] == "CRITICAL"
+    assert ssh["details"] == ["inbound_rule[2]: tcp 22 from 0.0.0.0/0: SSH reachable from 0.0.0.0/0"]
+    assert ssh["guideline"] == CHECKS["HUB_DO_2"].hub_fix
