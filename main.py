@@ -1,12 +1,62 @@
 #!/usr/bin/env python
-"""The cdktf app (`cdktf synth`, `cdktf deploy <env>`): synthesize every environment, then run
-the policy gate on what was synthesized. A failing gate exits non-zero, which stops
-`cdktf deploy` before anything is applied."""
+"""The cdktf app (`cdktf synth`, `cdktf deploy <env>`, `make check`): synthesize every
+environment, then run the policy gate on what was synthesized. A failing gate exits 1, which
+stops `cdktf deploy` before anything is applied; unusable input exits 2."""
 
+import io
+import os
 import sys
+from pathlib import Path
 
-from stacks.synth import run
+from policies import run_cache
+
+
+def main() -> int:
+    from policies.deploy_gate import EXIT_USAGE, override_reason
+
+    config = Path(os.environ.get("HUB_CONFIG", "environments.toml"))
+    outdir = Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
+    try:
+        reason = override_reason()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    key = run_cache.run_key(config) if reason is None else None
+    if key and (hit := run_cache.lookup(key, outdir)):
+        sys.stdout.write(hit.stdout)
+        sys.stderr.write(hit.stderr)
+        return hit.code
+
+    if reason is None:
+        from policies.checkov_runner import preload
+
+        preload()  # Checkov's import overlaps the synth
+    from rich.console import Console
+
+    from stacks.synth import run
+
+    summary = io.StringIO()
+    code, docs = run(config, outdir, Console(file=summary, width=120, force_terminal=False))
+    if code:
+        return code
+    out = summary.getvalue()
+    if reason is not None:
+        from policies.deploy_gate import log_override
+
+        sys.stdout.write(out)
+        print(log_override(reason, [d.name for d in docs]), file=sys.stderr)
+        return 0
+
+    from policies.deploy_gate import gate_synthesized
+
+    report, code = gate_synthesized(docs)
+    out += report
+    sys.stdout.write(out)
+    if code in (0, 1):
+        run_cache.store(key, outdir, run_cache.CachedRun(out, "", code))
+    return code
+
 
 if __name__ == "__main__":
-    code, docs = run()
-    sys.exit(code)
+    sys.exit(main())

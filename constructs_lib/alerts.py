@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from constructs_lib import _bindings  # noqa: F401  - before any provider import: load only what we use
 from cdktf_cdktf_provider_digitalocean.monitor_alert import MonitorAlert, MonitorAlertAlerts, MonitorAlertAlertsSlack
 from cdktf_cdktf_provider_digitalocean.uptime_alert import (
     UptimeAlert,
@@ -11,10 +12,12 @@ from cdktf_cdktf_provider_digitalocean.uptime_alert import (
 from cdktf_cdktf_provider_digitalocean.uptime_check import UptimeCheck
 from constructs import Construct
 
+from constructs_lib.naming import Part
+
 from constructs_lib.thresholds import ALERT_WINDOW, THRESHOLDS, UPTIME_PERIOD, UPTIME_REGIONS, threshold
 
 
-class Alerts(Construct):
+class Alerts(Part):
     def __init__(
         self,
         scope: Construct,
@@ -31,8 +34,8 @@ class Alerts(Construct):
         super().__init__(scope, id_)
         slack = [MonitorAlertAlertsSlack(channel=slack_channel, url=slack_webhook_url)] if slack_channel else None
         self.monitor_alerts = [
-            MonitorAlert(
-                self,
+            self.add(
+                MonitorAlert,
                 t.key,
                 description=f"{project} {env}: {t.description}",
                 type=t.do_metric,
@@ -46,19 +49,27 @@ class Alerts(Construct):
             for t in THRESHOLDS
             if t.do_metric
         ]
-        self.uptime_check = UptimeCheck(
-            self, "uptime", name=f"{project}-{env}", target=url, type="https", regions=list(UPTIME_REGIONS), enabled=True
+        self.uptime_check = self.add(
+            UptimeCheck,
+            "uptime",
+            name=f"{project}-{env}",
+            target=url,
+            type="https",
+            regions=list(UPTIME_REGIONS),
+            enabled=True,
         )
         notify = [
             UptimeAlertNotifications(
                 email=list(emails),
-                slack=[UptimeAlertNotificationsSlack(channel=slack_channel, url=slack_webhook_url)] if slack_channel else None,
+                slack=[UptimeAlertNotificationsSlack(channel=slack_channel, url=slack_webhook_url)]
+                if slack_channel
+                else None,
             )
         ]
         latency = threshold("p95_latency")
         self.uptime_alerts = [
-            UptimeAlert(
-                self,
+            self.add(
+                UptimeAlert,
                 "latency",
                 check_id=self.uptime_check.id,
                 name=f"{project}-{env}: {latency.description}",
@@ -68,8 +79,8 @@ class Alerts(Construct):
                 period=UPTIME_PERIOD,
                 notifications=notify,
             ),
-            UptimeAlert(
-                self,
+            self.add(
+                UptimeAlert,
                 "down",
                 check_id=self.uptime_check.id,
                 name=f"{project}-{env}: site is down",

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from constructs_lib import _bindings  # noqa: F401  - before any provider import: load only what we use
 from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_digitalocean.droplet import Droplet, DropletBackupPolicy
 from cdktf_cdktf_provider_digitalocean.volume import Volume
 from constructs import Construct
+
+from constructs_lib.naming import Part
 
 from constructs_lib import tags
 
@@ -40,7 +43,7 @@ def _user_data(spec: PoolSpec) -> str | None:
         "#cloud-config\n"
         "write_files:\n"
         "  - path: /etc/community-hub/release\n"
-        f"    content: \"{spec.release}\\n\"\n"
+        f'    content: "{spec.release}\\n"\n'
         "    permissions: '0644'\n"
     )
 
@@ -50,7 +53,7 @@ def _backup_policy(plan: str) -> DropletBackupPolicy:
     return DropletBackupPolicy(plan=plan, hour=4, weekday="SUN" if plan == "weekly" else None)
 
 
-class DropletPool(Construct):
+class DropletPool(Part):
     def __init__(self, scope: Construct, id_: str, spec: PoolSpec):
         super().__init__(scope, id_)
         self.spec = spec
@@ -65,8 +68,8 @@ class DropletPool(Construct):
             name = f"{base_name}-{index}"
             volume_ids = None
             if spec.volume_gb:
-                volume = Volume(
-                    self,
+                volume = self.add(
+                    Volume,
                     f"volume-{index}",
                     name=name.replace("_", "-"),
                     region=spec.region,
@@ -79,8 +82,8 @@ class DropletPool(Construct):
                 self.volumes.append(volume)
                 volume_ids = [volume.id]
             backups = spec.backups != "off"
-            droplet = Droplet(
-                self,
+            droplet = self.add(
+                Droplet,
                 str(index),
                 name=name,
                 image=spec.image,

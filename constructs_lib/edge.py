@@ -7,6 +7,7 @@ so exactly one environment owns them; the others only add their DNS records.
 
 from __future__ import annotations
 
+from constructs_lib import _bindings  # noqa: F401  - before any provider import: load only what we use
 from cdktf_cdktf_provider_cloudflare.data_cloudflare_zone import DataCloudflareZone, DataCloudflareZoneFilter
 from cdktf_cdktf_provider_cloudflare.dns_record import DnsRecord
 from cdktf_cdktf_provider_cloudflare.ruleset import (
@@ -19,6 +20,8 @@ from cdktf_cdktf_provider_cloudflare.zone import Zone, ZoneAccount
 from cdktf_cdktf_provider_cloudflare.zone_setting import ZoneSetting
 from constructs import Construct
 
+from constructs_lib.naming import Part
+
 # Zone settings whose values the provider types as a mapping; they are set as plain strings.
 ZONE_SETTINGS = {
     "ssl": "strict",
@@ -28,7 +31,7 @@ ZONE_SETTINGS = {
 }
 
 
-class Edge(Construct):
+class Edge(Part):
     def __init__(
         self,
         scope: Construct,
@@ -44,14 +47,14 @@ class Edge(Construct):
     ):
         super().__init__(scope, id_)
         if create_zone and owns_zone:
-            zone = Zone(self, "zone", name=zone_name, type="full", account=ZoneAccount(id=account_id))
+            zone = self.add(Zone, "zone", name=zone_name, type="full", account=ZoneAccount(id=account_id))
             self.zone_id = zone.id
         else:
-            lookup = DataCloudflareZone(self, "zone", filter=DataCloudflareZoneFilter(name=zone_name))
+            lookup = self.add(DataCloudflareZone, "zone", filter=DataCloudflareZoneFilter(name=zone_name))
             self.zone_id = lookup.zone_id
         self.records = [
-            DnsRecord(
-                self,
+            self.add(
+                DnsRecord,
                 f"record-{host.replace('.', '-')}",
                 zone_id=self.zone_id,
                 name=host,
@@ -68,11 +71,13 @@ class Edge(Construct):
         if not owns_zone:
             return
         for setting_id, value in ZONE_SETTINGS.items():
-            setting = ZoneSetting(self, f"setting-{setting_id}", zone_id=self.zone_id, setting_id=setting_id, value={})
+            setting = self.add(
+                ZoneSetting, f"setting-{setting_id}", zone_id=self.zone_id, setting_id=setting_id, value={}
+            )
             setting.add_override("value", value)
             self.settings.append(setting)
-        self.header_ruleset = Ruleset(
-            self,
+        self.header_ruleset = self.add(
+            Ruleset,
             "security-headers",
             zone_id=self.zone_id,
             name="Security headers",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from constructs_lib import _bindings  # noqa: F401  - before any provider import: load only what we use
 from cdktf_cdktf_provider_digitalocean.loadbalancer import (
     Loadbalancer,
     LoadbalancerForwardingRule,
@@ -9,10 +10,12 @@ from cdktf_cdktf_provider_digitalocean.loadbalancer import (
 )
 from constructs import Construct
 
+from constructs_lib.naming import Part
+
 HEALTH_PATH = "/health"
 
 
-class LoadBalancer(Construct):
+class LoadBalancer(Part):
     def __init__(
         self,
         scope: Construct,
@@ -27,8 +30,8 @@ class LoadBalancer(Construct):
         size_unit: int,
     ):
         super().__init__(scope, id_)
-        self.lb = Loadbalancer(
-            self,
+        self.lb = self.add(
+            Loadbalancer,
             "lb",
             name=name,
             region=region,

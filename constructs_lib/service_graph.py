@@ -67,6 +67,4 @@ def rules_for(role: str, graph: tuple[Edge, ...]) -> RoleRules:
 
 def as_context(graph: tuple[Edge, ...]) -> list[dict[str, str]]:
     """The graph as written into each stack for the policy gate."""
-    return [
-        {"from": e.source, "to": e.target, "ports": e.ports, "protocol": e.protocol, "why": e.why} for e in graph
-    ]
+    return [{"from": e.source, "to": e.target, "ports": e.ports, "protocol": e.protocol, "why": e.why} for e in graph]

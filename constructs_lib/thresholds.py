@@ -18,7 +18,9 @@ class Threshold:
 
 THRESHOLDS: tuple[Threshold, ...] = (
     Threshold("cpu", "CPU above 80 %", 80, "percent", "warning", "v1/insights/droplet/cpu"),
-    Threshold("memory", "Memory above 85 %", 85, "percent", "warning", "v1/insights/droplet/memory_utilization_percent"),
+    Threshold(
+        "memory", "Memory above 85 %", 85, "percent", "warning", "v1/insights/droplet/memory_utilization_percent"
+    ),
     Threshold("disk", "Disk above 85 %", 85, "percent", "warning", "v1/insights/droplet/disk_utilization_percent"),
     Threshold("p95_latency", "p95 response time above 200 ms", 200, "ms", "critical"),
     Threshold("error_rate", "Error rate above 1 %", 1, "percent", "critical"),

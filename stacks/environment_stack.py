@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cdktf import TerraformOutput, TerraformStack, TerraformVariable
-from constructs import Construct, Node
+from constructs import Construct
 
 from constructs_lib import tags
 from constructs_lib.alerts import Alerts
@@ -154,10 +154,3 @@ class EnvironmentStack(TerraformStack):
                 "service_graph": as_context(graph),
             },
         )
-
-    def _allocate_logical_id(self, tf_element) -> str:
-        """Name each resource by its construct path below the stack, without cdktf's hash suffix:
-        `digitalocean_firewall.firewalls_app` rather than `firewalls_app_92ACA65E`. Construct paths
-        are unique, so the names are too, and they stay stable when unrelated code changes."""
-        node = tf_element if isinstance(tf_element, Node) else tf_element.node
-        return "_".join(node.path.split("/")[1:]).replace("-", "_")

@@ -23,12 +23,13 @@ def summarize(doc: StackDocument) -> dict:
 
 
 def print_summary(docs: list[StackDocument], console: Console) -> None:
-    table = Table(title="Synthesized stacks", show_lines=True)
+    table = Table(title="Synthesized stacks", show_lines=True, expand=True)
     for col in ("stack", "resources", "droplets by role", "hostnames"):
         table.add_column(col, overflow="fold")
     for doc in docs:
         s = summarize(doc)
-        resources = "\n".join(f"{n} {t}" for t, n in s["resources"].items())
-        droplets = "\n".join(f"{n} {r}" for r, n in s["droplets"].items())
-        table.add_row(doc.name, f"{sum(s['resources'].values())} in all\n{resources}", droplets, "\n".join(s["hostnames"]))
+        # Provider prefixes make the type list three times as long and say nothing here.
+        resources = ", ".join(f"{n} {t.removeprefix('digitalocean_').removeprefix('cloudflare_')}" for t, n in s["resources"].items())
+        droplets = ", ".join(f"{n} {r}" for r, n in s["droplets"].items())
+        table.add_row(doc.name, f"{sum(s['resources'].values())}: {resources}", droplets, "\n".join(s["hostnames"]))
     console.print(table)

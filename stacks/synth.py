@@ -47,7 +47,7 @@ def synth(config_path: Path, outdir: Path) -> list[StackDocument]:
 
 
 def run(config_path: Path | None = None, outdir: Path | None = None, console: Console | None = None) -> tuple[int, list[StackDocument]]:
-    console = console or Console()
+    console = console or Console(width=120)
     config_path = config_path or Path(os.environ.get("HUB_CONFIG", str(DEFAULT_CONFIG)))
     outdir = outdir or Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
     try:
