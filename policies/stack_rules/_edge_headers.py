@@ -1,0 +1,126 @@
+"""The response headers a Cloudflare `http_response_headers_transform` ruleset leaves on the
+responses of one hostname, rule by rule in order.
+
+A rule whose expression covers only some responses (a path test) may or may not run, so each
+header is tracked as the set of states it can end in: a header is good only if every state is
+good. That makes "set only for /app" count as missing, and a `remove` for some paths count too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from policies.stack_document import Resource, StackDocument
+from policies.stack_rules._cloudflare_expression import Applies, applies_to
+from policies.stack_rules._values import blocks, is_reference
+
+HEADER_RULESET_KIND = "zone"
+HEADER_RULESET_PHASE = "http_response_headers_transform"
+
+
+@dataclass(frozen=True)
+class HeaderValue:
+    text: str | None  # None: computed at the edge (`expression`) or a Terraform reference
+    origin: str  # where it comes from, for messages: "rules[0] (`true`)"
+
+    def shown(self) -> str:
+        return repr(self.text) if self.text is not None else f"a value unknown before apply ({self.origin})"
+
+
+@dataclass(frozen=True)
+class HeaderState:
+    values: tuple[HeaderValue, ...]  # empty: the header is absent
+    how: str  # why the header is in this state, for messages
+
+
+def is_header_ruleset(res: Resource) -> bool:
+    return (
+        res.type == "cloudflare_ruleset"
+        and res.attrs.get("kind") == HEADER_RULESET_KIND
+        and res.attrs.get("phase") == HEADER_RULESET_PHASE
+    )
+
+
+def _enabled(rule: dict[str, Any]) -> bool | None:
+    """True/False, or None when a Terraform expression decides (unknown here). Cloudflare's default is enabled."""
+    raw = rule.get("enabled", True)
+    if isinstance(raw, str):
+        if is_reference(raw):
+            return None
+        return raw.strip().lower() == "true"
+    return raw is True
+
+
+def _header_operations(
+    doc: StackDocument, ruleset: Resource, rule: dict[str, Any], index: int
+) -> list[tuple[str, dict]]:
+    """(header name, operation block) of one rule, from provider v5's map or v4's list of blocks."""
+    field = f"rules[{index}].action_parameters"
+    operations: list[tuple[str, dict]] = []
+    for params in blocks(doc, ruleset, rule, "action_parameters", f"rules[{index}]"):
+        headers = params.get("headers")
+        if isinstance(headers, dict) and all(isinstance(v, dict) for v in headers.values()):
+            operations.extend(headers.items())
+        else:
+            for block in blocks(doc, ruleset, params, "headers", field):
+                operations.append((str(block.get("name", "")), block))
+    return operations
+
+
+def header_states(doc: StackDocument, ruleset: Resource, host: str) -> dict[str, set[HeaderState]]:
+    """Lower-cased header name -> every state it can end in on responses of `host`.
+
+    Headers no rule touches are not listed (they are absent on every response).
+    """
+    states: dict[str, set[HeaderState]] = {}
+    never_set = {HeaderState((), f"no enabled rule of {ruleset.address} sets it for this hostname")}
+    for index, rule in enumerate(blocks(doc, ruleset, ruleset.attrs, "rules")):
+        if rule.get("action", "rewrite") != "rewrite":
+            continue
+        expression = rule.get("expression")
+        label = f"rules[{index}] (`{expression}`)"
+        enabled = _enabled(rule)
+        if enabled is False:
+            continue
+        applies = applies_to(expression, host)
+        for name, operation in _header_operations(doc, ruleset, rule, index):
+            key = name.lower()
+            before = states.get(key, never_set)
+            op = str(operation.get("operation", "")).lower()
+            changed = _apply_operation(before, op, operation, label)
+            if enabled is True and applies is Applies.ALL:
+                states[key] = changed
+            elif applies is not Applies.NONE:
+                # The rule runs for some responses only (or its `enabled` is decided at apply time):
+                # both outcomes are possible, and each must be good.
+                why = (
+                    "whose `enabled` is known only at apply time"
+                    if enabled is None
+                    else f"which does not cover every response of {host}"
+                )
+                kept = before if op == "remove" else {_not_applied(state, label, why) for state in before}
+                states[key] = changed | kept
+    return states
+
+
+def _apply_operation(before: set[HeaderState], op: str, operation: dict, label: str) -> set[HeaderState]:
+    if op == "remove":
+        return {HeaderState((), f"removed by {label}")}
+    raw = operation.get("value")
+    if isinstance(raw, str) and not is_reference(raw):
+        value = HeaderValue(raw, label)
+    elif "expression" in operation:
+        value = HeaderValue(None, f"{label} computes it with `{operation['expression']}`")
+    else:
+        value = HeaderValue(None, f"{label} sets it to {raw!r}")
+    if op == "add":
+        return {HeaderState(state.values + (value,), f"added by {label}") for state in before}
+    return {HeaderState((value,), f"set by {label}")}
+
+
+def _not_applied(state: HeaderState, label: str, why: str) -> HeaderState:
+    """The state of a header when a set/add rule that runs only sometimes does not run."""
+    if state.values:
+        return state
+    return HeaderState((), f"set only by {label}, {why}")

@@ -1,0 +1,74 @@
+"""Port ranges as firewalls write them ("22", "8000-8100", "1-65535", "all"), and what is left of
+one range after taking away others, so a rule can say exactly which ports are undeclared.
+
+Written by hand because the standard library has no integer interval sets; ranges are tiny.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+MAX_PORT = 65535
+_RANGE = re.compile(r"^\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?$")
+
+
+@dataclass(frozen=True, order=True)
+class PortRange:
+    low: int
+    high: int
+
+    def contains(self, port: int) -> bool:
+        return self.low <= port <= self.high
+
+    def __str__(self) -> str:
+        if self.low <= 1 and self.high >= MAX_PORT:
+            return "all ports"
+        return str(self.low) if self.low == self.high else f"{self.low}-{self.high}"
+
+
+ALL_PORTS = PortRange(1, MAX_PORT)
+
+
+def parse_port_range(raw: object) -> PortRange | None:
+    """"22", 22, "8000-8100", "all" or "0" (DigitalOcean's "all ports"); None when unreadable."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        raw = str(raw)
+    if not isinstance(raw, str):
+        return None
+    text = raw.strip().lower()
+    if text in ("all", "0"):
+        return ALL_PORTS
+    match = _RANGE.match(text)
+    if not match:
+        return None
+    low, high = int(match.group(1)), int(match.group(2) or match.group(1))
+    if low > high or high > MAX_PORT:
+        return None
+    return PortRange(max(low, 1), high)
+
+
+def uncovered(opening: PortRange, declared: Iterable[PortRange]) -> list[PortRange]:
+    """The parts of `opening` that no range in `declared` covers, in order."""
+    left: list[PortRange] = []
+    cursor = opening.low
+    for cover in sorted(declared):
+        if cover.high < cursor:
+            continue
+        if cover.low > opening.high:
+            break
+        if cover.low > cursor:
+            left.append(PortRange(cursor, cover.low - 1))
+        cursor = max(cursor, cover.high + 1)
+        if cursor > opening.high:
+            return left
+    if cursor <= opening.high:
+        left.append(PortRange(cursor, opening.high))
+    return left
+
+
+def describe(ranges: Iterable[PortRange]) -> str:
+    return ", ".join(str(r) for r in ranges)

@@ -1,0 +1,88 @@
+"""Reading attribute values of a plain Terraform JSON resource body the way Terraform would.
+
+Terraform JSON lets a nested block be one object or a list of objects, and lets any value be a
+`${...}` expression whose real value is unknown until apply. A wrong shape (a number where tags
+belong) is bad input: it raises StackReadError naming the file, the resource and the field, so
+nothing passes because it could not be read.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from policies.stack_document import Resource, StackDocument, StackReadError
+
+_REFERENCE = re.compile(r"\$\{.*\}", re.DOTALL)
+
+
+def is_reference(value: Any) -> bool:
+    """Whether a value is (or contains) a Terraform expression, so its real value is unknown here."""
+    return isinstance(value, str) and bool(_REFERENCE.search(value))
+
+
+def bad_value(doc: StackDocument, res: Resource, field: str, expected: str, found: Any) -> StackReadError:
+    return StackReadError(f"{doc.display_path}: {res.address}.{field}: expected {expected}, found {found!r}")
+
+
+def _is_scalar(item: Any) -> bool:
+    """A string or a number (droplet ids are numbers); booleans are ints in Python but not here."""
+    return isinstance(item, str) or (isinstance(item, int) and not isinstance(item, bool))
+
+
+def string_list(doc: StackDocument, res: Resource, body: dict[str, Any], key: str, field: str = "") -> list[str]:
+    """A list-of-strings attribute; a whole-list expression (`"${var.tags}"`) stays one item."""
+    raw = body.get(key)
+    where = f"{field}.{key}" if field else key
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        if not is_reference(raw):
+            raise bad_value(doc, res, where, "a list of strings", raw)
+        return [raw]
+    if not isinstance(raw, list) or not all(_is_scalar(item) for item in raw):
+        raise bad_value(doc, res, where, "a list of strings", raw)
+    return [str(item) for item in raw]
+
+
+def blocks(doc: StackDocument, res: Resource, body: dict[str, Any], key: str, field: str = "") -> list[dict[str, Any]]:
+    """The nested blocks called `key`, as a list whether Terraform JSON wrote one object or a list."""
+    raw = body.get(key)
+    where = f"{field}.{key}" if field else key
+    if raw is None:
+        return []
+    items = [raw] if isinstance(raw, dict) else raw
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise bad_value(doc, res, where, "a block (object) or a list of blocks", raw)
+    return items
+
+
+def referenced_names(value: Any, resource_type: str) -> list[str]:
+    """Names of the `resource_type` resources a value refers to: `${digitalocean_droplet.web.id}`,
+    `${digitalocean_droplet.web[0].id}` and `${digitalocean_droplet.web.*.id}` all name `web`."""
+    pattern = re.compile(r"(?<![\w.])" + re.escape(resource_type) + r"\.([A-Za-z_][\w-]*)")
+    texts = value if isinstance(value, list) else [value]
+    return [name for text in texts if isinstance(text, str) for name in pattern.findall(text)]
+
+
+def resolve_tag(doc: StackDocument, tag: str) -> str:
+    """A tag's literal name: a reference to a `digitalocean_tag` resource of the stack becomes that
+    tag's literal `name`; anything else is returned as written."""
+    names = referenced_names(tag, "digitalocean_tag")
+    if len(names) == 1 and tag.startswith("${") and tag.endswith("}"):
+        target = doc.by_address(f"digitalocean_tag.{names[0]}")
+        name = target.attrs.get("name") if target else None
+        if isinstance(name, str) and not is_reference(name):
+            return name
+    return tag
+
+
+def droplet_tags(doc: StackDocument, droplet: Resource) -> set[str]:
+    """The tags a Droplet carries, with `digitalocean_tag` references resolved."""
+    return {resolve_tag(doc, tag) for tag in string_list(doc, droplet, droplet.attrs, "tags")}
+
+
+def exists(res: Resource) -> bool:
+    """False only for a resource whose `count` is a literal 0 (it creates nothing)."""
+    count = res.attrs.get("count")
+    return not (isinstance(count, int) and not isinstance(count, bool) and count == 0)

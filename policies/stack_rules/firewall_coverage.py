@@ -1,0 +1,89 @@
+"""HUB_STACK_2: every Droplet is covered by a firewall, and every tag a firewall or the load
+balancer aims at is carried by some Droplet of the stack.
+
+A Droplet that no firewall covers has every port open. A tag nobody carries is a typo or a
+decommissioned colour: the firewall protects nothing, or the load balancer sends traffic nowhere.
+Per-resource checks cannot see either, because both need the whole stack.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from policies.findings import Finding, Severity
+from policies.stack_document import Resource, StackDocument
+from policies.stack_rules._findings import RuleFindings
+from policies.stack_rules._firewall_rules import INBOUND, OUTBOUND, firewall_rules
+from policies.stack_rules._values import droplet_tags, exists, is_reference, referenced_names, resolve_tag, string_list
+
+RULE_ID = "HUB_STACK_2"
+TITLE = "Every Droplet is behind a firewall, and every targeted tag exists"
+SEVERITY = Severity.HIGH
+FIX = (
+    "Give each Droplet its role's hub:<env>:<role> tag (or list it in a firewall's droplet_ids), and aim "
+    "firewalls and the load balancer only at tags a Droplet of the stack carries; for blue-green, the "
+    "active colour must have a release in environments.toml."
+)
+RESOURCE_TYPES = frozenset({"digitalocean_droplet", "digitalocean_firewall", "digitalocean_loadbalancer"})
+RULE = RuleFindings(RULE_ID, TITLE, SEVERITY, FIX)
+
+
+def _named_tags(doc: StackDocument, firewall: Resource) -> list[tuple[str, str]]:
+    """(field, tag) for every tag the firewall names: its targets and its rules' peers."""
+    named = [("tags", resolve_tag(doc, t)) for t in string_list(doc, firewall, firewall.attrs, "tags")]
+    for direction, key in ((INBOUND, "source_tags"), (OUTBOUND, "destination_tags")):
+        for rule in firewall_rules(doc, firewall, direction):
+            named += [(f"{rule.field}.{key}", resolve_tag(doc, t)) for t in rule.tags]
+    return named
+
+
+def _why_missing(tag: str, carried: set[str]) -> str:
+    if is_reference(tag):
+        return f"tag {tag!r} is a Terraform expression that matches no Droplet tag of this stack"
+    # Prefer tags of the same shape: for a colour pool's tag, the other colour's pool tag.
+    same_shape = sorted(t for t in carried if t.count(":") == tag.count(":"))
+    close = difflib.get_close_matches(tag, same_shape, n=1) or difflib.get_close_matches(tag, sorted(carried), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"tag {tag!r} is carried by no Droplet of this stack{hint}"
+
+
+def evaluate(doc: StackDocument, all_docs: list[StackDocument]) -> list[Finding]:
+    droplets = [d for d in doc.of_type("digitalocean_droplet") if exists(d)]
+    firewalls = [f for f in doc.of_type("digitalocean_firewall") if exists(f)]
+    tags_of = {d.name: droplet_tags(doc, d) for d in droplets}
+    carried = set().union(*tags_of.values())
+    findings: list[Finding] = []
+
+    covering_tags: set[str] = set()
+    listed_droplets: set[str] = set()
+    for firewall in firewalls:
+        named = _named_tags(doc, firewall)
+        covering_tags |= {tag for field, tag in named if field == "tags"}
+        droplet_ids = string_list(doc, firewall, firewall.attrs, "droplet_ids")
+        listed_droplets |= set(referenced_names(droplet_ids, "digitalocean_droplet"))
+        for field, tag in named:
+            if tag not in carried:
+                message = f"{field}: {_why_missing(tag, carried)}"
+                findings.append(RULE.failed(doc, firewall, message, field=field, tag=tag))
+
+    for droplet in droplets:
+        if not (tags_of[droplet.name] & covering_tags) and droplet.name not in listed_droplets:
+            shown = ", ".join(sorted(tags_of[droplet.name])) or "none"
+            message = f"no firewall covers this Droplet (its tags: {shown}), so every port is open"
+            findings.append(RULE.failed(doc, droplet, message))
+
+    for lb in doc.of_type("digitalocean_loadbalancer"):
+        raw = lb.attrs.get("droplet_tag")
+        if isinstance(raw, str) and raw and exists(lb):
+            tag = resolve_tag(doc, raw)
+            if tag not in carried:
+                message = f"droplet_tag: {_why_missing(tag, carried)}, so the load balancer has no backend"
+                findings.append(RULE.failed(doc, lb, message, field="droplet_tag", tag=tag))
+
+    if not findings:
+        findings.append(
+            RULE.passed(
+                doc, f"{len(droplets)} Droplet(s) covered by {len(firewalls)} firewall(s); every targeted tag exists."
+            )
+        )
+    return findings

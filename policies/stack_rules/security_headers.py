@@ -1,0 +1,200 @@
+"""HUB_STACK_1: every proxied hostname gets the required security headers on every response.
+
+The headers come from the zone's `http_response_headers_transform` ruleset. Cloudflare keeps one
+such ruleset per zone, so a stack that shares a zone relies on the owning stack's ruleset: the
+rule looks there too, which is why it needs every stack of the run. The required values come from
+constructs_lib/security_headers.py, the same module the generator uses.
+"""
+
+from __future__ import annotations
+
+import re
+
+from policies.findings import Finding, Severity
+from policies.stack_document import Resource, StackDocument
+from policies.stack_rules._context import HubContext, hub_context
+from policies.stack_rules._edge_headers import (
+    HEADER_RULESET_KIND,
+    HEADER_RULESET_PHASE,
+    HeaderState,
+    header_states,
+    is_header_ruleset,
+)
+from policies.stack_rules._findings import RuleFindings
+from policies.stack_rules._generator import security_headers as generator_headers
+from policies.stack_rules._values import is_reference
+
+RULE_ID = "HUB_STACK_1"
+TITLE = "Proxied hostnames carry the security headers on every response"
+SEVERITY = Severity.HIGH
+FIX = (
+    "Set the headers of constructs_lib/security_headers.py in the zone's cloudflare_ruleset "
+    f"(kind {HEADER_RULESET_KIND}, phase {HEADER_RULESET_PHASE}) with a rule whose expression is `true` "
+    "(or names every hostname), and let no later rule remove or weaken them."
+)
+RESOURCE_TYPES = frozenset({"cloudflare_dns_record", "cloudflare_ruleset"})
+RULE = RuleFindings(RULE_ID, TITLE, SEVERITY, FIX)
+
+CSP, HSTS = "Content-Security-Policy", "Strict-Transport-Security"
+UNSAFE_SCRIPT_SOURCES = ("'unsafe-inline'", "'unsafe-eval'")
+RULESET_KIND = f"cloudflare_ruleset (kind {HEADER_RULESET_KIND}, phase {HEADER_RULESET_PHASE})"
+
+
+def _csp_directives(value: str) -> dict[str, list[str]]:
+    """Directive name -> its sources, lower-cased; the first occurrence wins, as in browsers."""
+    found: dict[str, list[str]] = {}
+    for part in value.split(";"):
+        words = part.split()
+        if words:
+            found.setdefault(words[0].lower(), [w.lower() for w in words[1:]])
+    return found
+
+
+def _hsts_directives(value: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for part in value.split(";"):
+        name, _, argument = part.partition("=")
+        if name.strip():
+            found.setdefault(name.strip().lower(), argument.strip().strip('"'))
+    return found
+
+
+def _csp_problem(value: str) -> str | None:
+    directives = _csp_directives(value)
+    source = "script-src" if "script-src" in directives else "default-src"
+    if source not in directives:
+        return "restricts no scripts: it has neither script-src nor default-src"
+    unsafe = [s for s in UNSAFE_SCRIPT_SOURCES if s in directives[source]]
+    if unsafe:
+        return f"allows {' and '.join(unsafe)} in {source}"
+    return None
+
+
+def _hsts_problem(value: str, required: str) -> str | None:
+    directives = _hsts_directives(value)
+    max_age = directives.get("max-age", "")
+    if not max_age.isdigit():
+        return f"has no readable max-age (value {value!r})"
+    if int(max_age) < generator_headers.MIN_HSTS_MAX_AGE:
+        return f"has max-age={max_age}, shorter than the required {generator_headers.MIN_HSTS_MAX_AGE} seconds"
+    wanted = [part.partition("=")[0].strip() for part in required.split(";") if part.strip()]
+    missing = [d for d in wanted if d.lower() != "max-age" and d.lower() not in directives]
+    if missing:
+        return f"lacks {', '.join(missing)} (value {value!r})"
+    return None
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"\s+", "", text).lower()
+
+
+def _value_problem(header: str, value: str, required: str) -> str | None:
+    if header == CSP:
+        return _csp_problem(value)
+    if header == HSTS:
+        return _hsts_problem(value, required)
+    if _compact(value) != _compact(required):
+        return f"is {value!r}, expected {required!r}"
+    return None
+
+
+def _state_problems(header: str, state: HeaderState, required: str) -> list[str]:
+    if not state.values:
+        return [f"is missing ({state.how})"]
+    problems = []
+    for value in state.values:
+        if value.text is None:
+            problems.append(f"cannot be verified: it is {value.shown()}")
+        else:
+            problem = _value_problem(header, value.text, required)
+            if problem:
+                problems.append(f"{problem} ({value.origin})")
+    return problems
+
+
+def _hostname(record: Resource, ctx: HubContext | None) -> str:
+    name = str(record.attrs.get("name", "")).strip().rstrip(".").lower()
+    zone = ctx.zone.lower() if ctx and ctx.zone else None
+    if zone and name in ("", "@"):
+        return zone
+    if zone and not is_reference(name) and name != zone and not name.endswith("." + zone):
+        return f"{name}.{zone}"  # a name relative to the zone
+    return name
+
+
+def _proxied(record: Resource) -> bool:
+    raw = record.attrs.get("proxied")
+    # A Terraform expression may turn out true: count it as proxied (fail closed).
+    return raw is True or (isinstance(raw, str) and (raw.strip().lower() == "true" or is_reference(raw)))
+
+
+def _rulesets_for(
+    doc: StackDocument, record: Resource, ctx: HubContext | None, all_docs: list[StackDocument]
+) -> tuple[list[tuple[StackDocument, Resource]], str]:
+    """The header rulesets that serve the record's zone, or none and the reason."""
+    zone_id = record.attrs.get("zone_id")
+    same = [r for r in doc.of_type("cloudflare_ruleset") if is_header_ruleset(r) and r.attrs.get("zone_id") == zone_id]
+    if same:
+        return [(doc, r) for r in same], ""
+    if ctx is None or not ctx.zone:
+        return [], (
+            f"no {RULESET_KIND} with the same zone_id ({zone_id}) in this stack, "
+            'and no "//".hub context names the zone'
+        )
+    if ctx.owns_zone is not False:
+        return [], f"this stack owns zone {ctx.zone} but has no {RULESET_KIND} for zone_id {zone_id}"
+    owners = [
+        other
+        for other in all_docs
+        if other is not doc and (c := hub_context(other)) is not None and c.zone == ctx.zone and c.owns_zone
+    ]
+    if not owners:
+        return [], (
+            f"zone {ctx.zone} is owned by another stack, and no stack of this run owns it; "
+            "gate this stack together with the zone's owner"
+        )
+    found = [(o, r) for o in owners for r in o.of_type("cloudflare_ruleset") if is_header_ruleset(r)]
+    if not found:
+        names = ", ".join(o.name for o in owners)
+        return [], f"zone {ctx.zone} is owned by stack {names}, which has no {RULESET_KIND}"
+    return found, ""
+
+
+def _ruleset_findings(
+    doc: StackDocument, record: Resource, host: str, owner: StackDocument, ruleset: Resource
+) -> list[Finding]:
+    """One finding per header problem of `host` under one ruleset (of this stack or the zone owner's)."""
+    where = ruleset.address if owner is doc else f"{ruleset.address} of stack {owner.name}"
+    states = header_states(owner, ruleset, host)
+    never_set = {HeaderState((), f"no enabled rule of {where} sets it for this hostname")}
+    findings = []
+    for header, required in generator_headers.required_headers(content_security_policy="").items():
+        possible = states.get(header.lower(), never_set)
+        for problem in sorted({p for state in possible for p in _state_problems(header, state, required)}):
+            findings.append(
+                RULE.failed(
+                    doc, record, f"{host}: {header} {problem}; ruleset {where}",
+                    hostname=host, header=header, ruleset=ruleset.address, ruleset_stack=owner.name,
+                )
+            )
+    return findings
+
+
+def evaluate(doc: StackDocument, all_docs: list[StackDocument]) -> list[Finding]:
+    ctx = hub_context(doc)
+    records: dict[str, Resource] = {}  # one record per hostname (A and AAAA share the headers)
+    for record in doc.of_type("cloudflare_dns_record"):
+        if _proxied(record):
+            records.setdefault(_hostname(record, ctx), record)
+    findings: list[Finding] = []
+    for host, record in records.items():
+        rulesets, missing_reason = _rulesets_for(doc, record, ctx, all_docs)
+        if not rulesets:
+            message = f"{host}: no security headers at the edge: {missing_reason}"
+            findings.append(RULE.failed(doc, record, message, hostname=host))
+        for owner, ruleset in rulesets:
+            findings += _ruleset_findings(doc, record, host, owner, ruleset)
+    if not findings:
+        checked = ", ".join(records) or "none in this stack"
+        findings.append(RULE.passed(doc, f"Every proxied hostname carries the required security headers ({checked})."))
+    return findings

@@ -1,0 +1,559 @@
+"""Tests for the stack-level rules (policies/stack_rules/).
+
+Passing stacks are the checked-in environments as our generator synthesizes them. Each failing
+stack is made the way a real mistake would arrive: by changing the configuration or patching a
+construct, then synthesizing again; the expected findings are never edited in. Hand-written JSON
+under data/stack_rules/ covers shapes our generator never makes (foreign or hand-edited output).
+
+Stacks are synthesized with the app's own `synth_app`, as `python main.py` writes them: cdktf's
+`Testing.synth` (behind conftest's `synth_env`) drops every `"//"` block, and with it the policy
+context and the construct paths these rules rely on.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from policies.findings import Severity, Status
+from policies.stack_document import StackDocument, StackReadError, load_stack, parse_stack
+from policies.stack_rules import (
+    ALL_RULES,
+    RULE_IDS,
+    RULE_RESOURCE_TYPES,
+    firewall_coverage,
+    firewall_service_graph,
+    run_stack_rules,
+    security_headers,
+    ssh_admin_sources,
+)
+from policies.stack_rules._cloudflare_expression import Applies, applies_to
+from policies.stack_rules._ports import PortRange, parse_port_range, uncovered
+from tests.conftest import checked_in_config
+
+DATA = Path(__file__).parent / "data" / "stack_rules"
+ENVIRONMENTS = ("development", "staging", "production")
+
+
+def as_doc(raw: dict, name: str) -> StackDocument:
+    """A synthesized stack as the gate reads it from cdktf.out."""
+    return parse_stack(json.dumps(raw, indent=2), Path(f"cdktf.out/stacks/{name}/cdk.tf.json"), name=name)
+
+
+def data_doc(file_name: str) -> StackDocument:
+    return load_stack(DATA / file_name)
+
+
+def failed(findings, rule_id: str | None = None):
+    return [f for f in findings if f.status is Status.FAILED and (rule_id is None or f.check_id == rule_id)]
+
+
+def synthesized_doc(name: str, config=None, env=None) -> StackDocument:
+    """One environment synthesized by the app into a fresh directory, read as the gate reads it."""
+    from stacks.app import synth_app  # imported late: it loads the provider bindings
+
+    config = config or checked_in_config()
+    with tempfile.TemporaryDirectory() as outdir:
+        synth_app(config, {name: env or config.environments[name]}, Path(outdir))
+        text = (Path(outdir) / "stacks" / name / "cdk.tf.json").read_text()
+    return parse_stack(text, Path(f"cdktf.out/stacks/{name}/cdk.tf.json"), name=name)
+
+
+@pytest.fixture(scope="module")
+def checked_in_docs() -> dict[str, StackDocument]:
+    return {name: synthesized_doc(name) for name in ENVIRONMENTS}
+
+
+# -- the package's interface ------------------------------------------------------------------------
+
+
+def test_every_rule_module_declares_its_metadata():
+    assert RULE_IDS == ("HUB_STACK_1", "HUB_STACK_2", "HUB_STACK_3", "HUB_STACK_4")
+    for rule in ALL_RULES:
+        assert rule.TITLE and rule.FIX and isinstance(rule.SEVERITY, Severity)
+        assert rule.RESOURCE_TYPES <= RULE_RESOURCE_TYPES
+    assert {"cloudflare_ruleset", "cloudflare_dns_record", "digitalocean_firewall", "digitalocean_droplet",
+            "digitalocean_loadbalancer"} == RULE_RESOURCE_TYPES
+
+
+def test_checked_in_stacks_pass_every_rule_and_say_so(checked_in_docs):
+    findings = run_stack_rules(list(checked_in_docs.values()))
+    assert failed(findings) == []
+    for name in ENVIRONMENTS:
+        for rule_id in RULE_IDS:
+            [finding] = [f for f in findings if f.stack == name and f.check_id == rule_id]
+            assert finding.status is Status.PASSED and finding.severity is not Severity.INFO
+            assert finding.file == f"cdktf.out/stacks/{name}/cdk.tf.json"
+
+
+# -- HUB_STACK_1: security headers ----------------------------------------------------------------
+
+
+def test_headers_fail_when_the_zone_csp_allows_unsafe_inline_scripts():
+    config = checked_in_config()
+    zone = config.zones["communityhub.org"]
+    csp = "default-src 'self'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+    zones = {**config.zones, "communityhub.org": zone.model_copy(update={"content_security_policy": csp})}
+    doc = synthesized_doc("production", config=config.model_copy(update={"zones": zones}))
+
+    findings = security_headers.evaluate(doc, [doc])
+
+    assert sorted((f.extra["hostname"], f.extra["header"]) for f in failed(findings)) == [
+        ("communityhub.org", "Content-Security-Policy"),
+        ("www.communityhub.org", "Content-Security-Policy"),
+    ]
+    assert all("allows 'unsafe-inline' in script-src" in f.message for f in findings)
+
+
+def test_headers_fail_when_the_generator_drops_one(monkeypatch, checked_in_docs):
+    import stacks.environment_stack as environment_stack
+    from constructs_lib.security_headers import required_headers
+
+    def without_xss_protection(content_security_policy: str) -> dict[str, str]:
+        headers = required_headers(content_security_policy)
+        del headers["X-XSS-Protection"]
+        return headers
+
+    monkeypatch.setattr(environment_stack, "required_headers", without_xss_protection)
+    staging = synthesized_doc("staging")
+    development = checked_in_docs["development"]
+    findings = run_stack_rules([development, staging])
+
+    # Development shares staging's zone, so staging's ruleset decides for both.
+    assert {(f.stack, f.extra["hostname"], f.extra["header"]) for f in failed(findings)} == {
+        ("staging", "staging.communityhub.dev", "X-XSS-Protection"),
+        ("development", "dev.communityhub.dev", "X-XSS-Protection"),
+    }
+    [dev_finding] = [f for f in failed(findings) if f.stack == "development"]
+    assert "ruleset cloudflare_ruleset.edge_security_headers of stack staging" in dev_finding.message
+
+
+def test_a_stack_sharing_a_zone_passes_only_with_the_zone_owner_in_the_run(checked_in_docs):
+    development, staging = checked_in_docs["development"], checked_in_docs["staging"]
+
+    assert failed(security_headers.evaluate(development, [development, staging])) == []
+    [finding] = failed(security_headers.evaluate(development, [development]))
+    assert "dev.communityhub.dev" in finding.message and "no stack of this run owns it" in finding.message
+
+
+def test_header_findings_point_at_the_dns_record(checked_in_docs):
+    raw = copy.deepcopy(checked_in_docs["production"].raw)
+    headers = raw["resource"]["cloudflare_ruleset"]["edge_security_headers"]["rules"][0]["action_parameters"]["headers"]
+    headers["X-Frame-Options"]["value"] = "SAMEORIGIN"
+    doc = as_doc(raw, "production")
+    text = json.dumps(raw, indent=2).splitlines()
+
+    findings = failed(security_headers.evaluate(doc, [doc]))
+
+    assert {f.address for f in findings} == {
+        "cloudflare_dns_record.edge_record_communityhub_org",
+        "cloudflare_dns_record.edge_record_www_communityhub_org",
+    }
+    for f in findings:
+        name = f.address.split(".")[1]
+        assert text[f.line - 1].strip().startswith(f'"{name}"')
+        assert f.construct_path.startswith("production/edge/record-")
+        assert f.file == "cdktf.out/stacks/production/cdk.tf.json"
+        assert "X-Frame-Options is 'SAMEORIGIN', expected 'DENY'" in f.message
+
+
+def test_short_hsts_is_found_in_foreign_output_by_zone_id():
+    doc = data_doc("hsts_short_max_age.cdk.tf.json")
+    [finding] = failed(run_stack_rules([doc]))
+    assert finding.check_id == "HUB_STACK_1" and finding.address == "cloudflare_dns_record.www"
+    assert finding.extra["header"] == "Strict-Transport-Security"
+    assert "max-age=86400, shorter than the required 31536000" in finding.message
+
+
+def test_a_ruleset_for_one_of_two_hostnames_fails_the_other():
+    doc = data_doc("one_of_two_hostnames.cdk.tf.json")
+    findings = failed(security_headers.evaluate(doc, [doc]))
+    assert {f.extra["hostname"] for f in findings} == {"communityhub.org"}
+    assert sorted(f.extra["header"] for f in findings) == sorted(
+        ["Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Strict-Transport-Security",
+         "X-XSS-Protection"]
+    )
+    assert all("is missing" in f.message for f in findings)
+
+
+def test_headers_set_only_for_a_path_count_as_missing():
+    doc = data_doc("headers_for_path_only.cdk.tf.json")
+    findings = failed(security_headers.evaluate(doc, [doc]))
+    assert len(findings) == 5
+    assert all("set only by rules[0]" in f.message and "does not cover every response" in f.message for f in findings)
+
+
+def test_a_later_rule_removing_x_frame_options_is_found():
+    doc = data_doc("later_rule_removes_xfo.cdk.tf.json")
+    [finding] = failed(security_headers.evaluate(doc, [doc]))
+    assert finding.extra["header"] == "X-Frame-Options"
+    assert "removed by rules[1]" in finding.message
+
+
+def test_cross_stack_ruleset_passes_with_its_owner_and_fails_without():
+    staging = load_stack(DATA / "cross_stack" / "staging" / "cdk.tf.json")
+    owner = load_stack(DATA / "cross_stack" / "shared-edge" / "cdk.tf.json")
+
+    assert failed(run_stack_rules([staging, owner])) == []
+    [finding] = failed(run_stack_rules([staging]))
+    assert finding.stack == "staging" and "zone communityhub.dev is owned by another stack" in finding.message
+
+
+def _with_rules(rules: list[dict]) -> StackDocument:
+    raw = json.loads((DATA / "later_rule_removes_xfo.cdk.tf.json").read_text())
+    raw["resource"]["cloudflare_ruleset"]["edge_security_headers"]["rules"] = rules
+    return as_doc(raw, "production")
+
+
+GOOD = {
+    "Content-Security-Policy": "default-src 'self'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains; preload",
+    "X-XSS-Protection": "1;mode=block",
+}
+
+
+def _rule(expression: str, headers: dict[str, dict], **rule) -> dict:
+    return {"action": "rewrite", "expression": expression, "action_parameters": {"headers": headers}, **rule}
+
+
+def _set_all(expression="true", drop=(), **changes) -> dict:
+    values = {name: value for name, value in {**GOOD, **changes}.items() if name not in drop}
+    return _rule(expression, {name: {"operation": "set", "value": value} for name, value in values.items()})
+
+
+XFO, XCTO, HSTS = "X-Frame-Options", "X-Content-Type-Options", "Strict-Transport-Security"
+SET_XFO = {XFO: {"operation": "set", "value": "DENY"}}
+WWW_SOME_PATH = 'http.host eq "www.communityhub.org" and http.request.uri.path eq "/x"'
+
+
+def _header_problems(rules: list[dict]) -> list[tuple[str, str]]:
+    doc = _with_rules(rules)
+    return [(f.extra["header"], f.message) for f in failed(security_headers.evaluate(doc, [doc]))]
+
+
+def test_stronger_values_than_required_pass():
+    assert _header_problems([_set_all()]) == []
+
+
+@pytest.mark.parametrize(
+    "rules, header, expected",
+    [
+        ([_set_all(**{HSTS: "max-age=31536000"})], HSTS, "lacks includeSubDomains"),
+        ([_set_all(**{"Content-Security-Policy": "default-src 'self' 'unsafe-eval'"})], "Content-Security-Policy",
+         "allows 'unsafe-eval' in default-src"),
+        ([_set_all(**{"Content-Security-Policy": "img-src 'self'"})], "Content-Security-Policy",
+         "neither script-src nor default-src"),
+        # A later rule for one path may weaken a header there.
+        ([_set_all(), _set_all('http.request.uri.path eq "/embed"', **{XFO: "SAMEORIGIN"})],
+         XFO, "is 'SAMEORIGIN', expected 'DENY'"),
+        # `add` keeps the earlier value and appends another; each one counts.
+        ([_set_all(), _rule("true", {XCTO: {"operation": "add", "value": "sniff"}})],
+         XCTO, "is 'sniff', expected 'nosniff'"),
+        # A disabled rule sets nothing.
+        ([_set_all(drop=[XFO]), _rule("true", SET_XFO, enabled=False)], XFO, "is missing"),
+        # A rule enabled by a Terraform variable may be off.
+        ([_set_all(drop=[XFO]), _rule("true", SET_XFO, enabled="${var.headers_on}")], XFO,
+         "known only at apply time"),
+        # A value computed at the edge cannot be checked.
+        ([_set_all(), _rule("true", {XFO: {"operation": "set", "expression": 'http.request.headers["x"][0]'}})],
+         XFO, "cannot be verified"),
+        # A remove for some paths of this host counts.
+        ([_set_all(), _rule(WWW_SOME_PATH, {HSTS: {"operation": "remove"}})], HSTS, "removed by rules[1]"),
+    ],
+)
+def test_header_values_are_judged_after_every_rule(rules, header, expected):
+    problems = _header_problems(rules)
+    assert [h for h, _ in problems] == [header]
+    assert expected in problems[0][1]
+
+
+def test_rules_for_other_hosts_and_provider_v4_header_blocks_are_understood():
+    other_host = _rule('http.host eq "api.communityhub.org"', {XFO: {"operation": "remove"}})
+    v4_headers = [{"name": name, "operation": "set", "value": value} for name, value in GOOD.items()]
+    v4_style = {"action": "rewrite", "expression": 'http.host == "www.communityhub.org"',
+                "action_parameters": [{"headers": v4_headers}]}
+    assert _header_problems([v4_style, other_host]) == []
+
+
+@pytest.mark.parametrize(
+    "expression, expected",
+    [
+        ("true", Applies.ALL),
+        ("false", Applies.NONE),
+        ('http.host eq "www.x.org"', Applies.ALL),
+        ('http.host == "x.org"', Applies.NONE),
+        ('http.host in {"x.org" "www.x.org"}', Applies.ALL),
+        ('http.host in {"x.org" "api.x.org"}', Applies.NONE),
+        ('http.host eq "x.org" or http.host eq "www.x.org"', Applies.ALL),
+        ('(http.host eq "x.org") || (http.host eq "www.x.org")', Applies.ALL),
+        ('not http.host eq "x.org"', Applies.ALL),
+        ('http.host ne "www.x.org"', Applies.NONE),
+        ('http.host eq "www.x.org" and starts_with(http.request.uri.path, "/app")', Applies.SOME),
+        ('http.host eq "x.org" and starts_with(http.request.uri.path, "/app")', Applies.NONE),
+        ('starts_with(http.request.uri.path, "/") or http.host eq "www.x.org"', Applies.ALL),
+        ('http.request.uri.path eq "/"', Applies.SOME),
+        ('http.host wildcard "*.x.org"', Applies.SOME),
+        ('http.host eq "www.x.org" and', Applies.SOME),  # unparsable: no certainty
+        ("${var.expression}", Applies.SOME),
+    ],
+)
+def test_expression_coverage_of_a_hostname(expression, expected):
+    assert applies_to(expression, "www.x.org") is expected
+
+
+# -- HUB_STACK_2: firewall coverage and targeted tags ---------------------------------------------
+
+
+def test_load_balancer_aimed_at_a_colour_without_release_is_found():
+    config = checked_in_config()
+    env = config.environments["production"]
+    # Decommission blue while traffic still points at it (the config loader would refuse this file).
+    env = env.model_copy(update={"releases": env.releases.model_copy(update={"blue": None})})
+    doc = synthesized_doc("production", env=env)
+
+    findings = failed(run_stack_rules([doc]))
+
+    [finding] = findings
+    assert finding.check_id == "HUB_STACK_2" and finding.address == "digitalocean_loadbalancer.ingress_lb"
+    assert finding.extra["tag"] == "hub:production:app:blue"
+    assert "did you mean 'hub:production:app:green'" in finding.message
+
+
+def test_droplet_without_a_firewall_is_found(monkeypatch):
+    import constructs_lib.firewalls as firewalls
+
+    monkeypatch.setattr(firewalls, "ROLES", tuple(r for r in firewalls.ROLES if r != "monitoring"))
+    doc = synthesized_doc("staging")
+
+    findings = failed(firewall_coverage.evaluate(doc, [doc]))
+
+    assert [(f.address, f.construct_path) for f in findings] == [
+        ("digitalocean_droplet.monitoring_1", "staging/monitoring/1")
+    ]
+    assert "no firewall covers this Droplet" in findings[0].message
+
+
+def test_droplet_ids_and_tag_resources_count_as_coverage(checked_in_docs):
+    raw = copy.deepcopy(checked_in_docs["staging"].raw)
+    resources = raw["resource"]
+    resources["digitalocean_tag"] = {"db": {"name": "hub:staging:db"}}
+    resources["digitalocean_droplet"]["db_1"]["tags"] = ["env:staging", "${digitalocean_tag.db.id}"]
+    cache = resources["digitalocean_firewall"]["firewalls_cache"]
+    cache["tags"] = []
+    cache["droplet_ids"] = ["${digitalocean_droplet.cache_1.id}"]
+    doc = as_doc(raw, "staging")
+
+    assert failed(firewall_coverage.evaluate(doc, [doc])) == []
+
+
+def test_firewall_peer_tag_of_a_missing_droplet_is_found(checked_in_docs):
+    raw = copy.deepcopy(checked_in_docs["staging"].raw)
+    raw["resource"]["digitalocean_droplet"]["search_1"]["count"] = 0  # search pool scaled to zero
+    doc = as_doc(raw, "staging")
+
+    findings = failed(firewall_coverage.evaluate(doc, [doc]))
+
+    fields = sorted((f.address, f.extra["field"]) for f in findings)
+    assert ("digitalocean_firewall.firewalls_search", "tags") in fields
+    assert ("digitalocean_firewall.firewalls_app", "outbound_rule[2].destination_tags") in fields
+    assert all(f.extra["tag"] == "hub:staging:search" for f in findings)
+
+
+# -- HUB_STACK_3: firewalls against the declared service graph ------------------------------------
+
+
+def test_extra_peer_on_a_data_port_is_found(monkeypatch):
+    from cdktf_cdktf_provider_digitalocean.firewall import FirewallInboundRule
+    from constructs_lib.firewalls import RoleFirewalls
+
+    original = RoleFirewalls._inbound
+
+    def also_from_search(edge, env, admin_cidrs, load_balancer_id):
+        if edge.target == "db" and edge.ports == "5432":
+            peers = [f"hub:{env}:app", f"hub:{env}:search"]
+            return FirewallInboundRule(protocol="tcp", port_range="5432", source_tags=peers)
+        return original(edge, env, admin_cidrs, load_balancer_id)
+
+    monkeypatch.setattr(RoleFirewalls, "_inbound", staticmethod(also_from_search))
+    doc = synthesized_doc("staging")
+
+    findings = failed(run_stack_rules([doc]))
+
+    [finding] = findings
+    assert finding.check_id == "HUB_STACK_3" and finding.address == "digitalocean_firewall.firewalls_db"
+    assert finding.message.startswith(
+        "firewall community-hub-staging-db inbound_rule[0] opens tcp 5432 from tag hub:staging:search (search -> db)"
+    )
+    assert finding.extra == {"firewall": "community-hub-staging-db", "rule": "inbound_rule[0]", "role": "db",
+                             "peer": "search"}
+
+
+def test_wider_outbound_opening_is_found(monkeypatch):
+    from constructs_lib.firewalls import RoleFirewalls
+    from constructs_lib.service_graph import INTERNET, Edge
+
+    original = RoleFirewalls._outbound
+
+    def wider(edge, env):
+        if edge.target == INTERNET and edge.ports == "443":
+            edge = Edge(edge.source, edge.target, "443-444", edge.protocol)
+        return original(edge, env)
+
+    monkeypatch.setattr(RoleFirewalls, "_outbound", staticmethod(wider))
+    doc = synthesized_doc("development")
+
+    findings = failed(firewall_service_graph.evaluate(doc, [doc]))
+
+    assert len(findings) == 5  # one per role firewall
+    assert all("opens tcp 444 to 0.0.0.0/0, ::/0" in f.message and f.extra["peer"] == "internet" for f in findings)
+
+
+def test_graph_rule_reports_what_it_cannot_place(checked_in_docs):
+    raw = copy.deepcopy(checked_in_docs["production"].raw)
+    firewalls = raw["resource"]["digitalocean_firewall"]
+    firewalls["firewalls_cache"]["tags"] = ["role:cache"]  # account-wide tag: no hub role
+    vpc_rule = {"protocol": "tcp", "port_range": "5432", "source_addresses": ["10.30.0.0/20"]}
+    firewalls["firewalls_db"]["inbound_rule"].append(vpc_rule)
+    doc = as_doc(raw, "production")
+
+    messages = sorted(f.message for f in failed(firewall_service_graph.evaluate(doc, [doc])))
+
+    assert messages == [
+        "firewall community-hub-production-cache targets no hub:production:<role> tag or Droplet of a role, so its "
+        "openings cannot be compared with the service graph",
+        "firewall community-hub-production-db inbound_rule[3] opens tcp 5432 from 10.30.0.0/20 "
+        "(nothing the graph names -> db), which the service graph does not declare",
+    ]
+
+
+def test_graph_rule_without_context_says_it_did_not_run(checked_in_docs):
+    raw = copy.deepcopy(checked_in_docs["staging"].raw)
+    del raw["//"]["hub"]
+    doc = as_doc(raw, "staging")
+
+    for rule in (firewall_service_graph, ssh_admin_sources):
+        [finding] = rule.evaluate(doc, [doc])
+        assert finding.status is Status.PASSED and finding.severity is Severity.INFO
+        assert finding.message.startswith("Not run:")
+
+
+def test_undeclared_role_on_port_5432_in_hand_written_stack():
+    doc = data_doc("db_5432_from_undeclared_role.cdk.tf.json")
+    findings = run_stack_rules([doc])
+    [finding] = failed(findings)
+    assert finding.check_id == "HUB_STACK_3" and finding.address == "digitalocean_firewall.firewalls_db"
+    assert finding.construct_path == "staging/firewalls/db"
+    assert "hub-staging-db inbound_rule[1] opens tcp 5432 from tag hub:staging:search (search -> db)" in finding.message
+    assert {f.check_id for f in findings if f.status is Status.PASSED} == {"HUB_STACK_1", "HUB_STACK_2", "HUB_STACK_4"}
+
+
+# -- HUB_STACK_4: SSH only from the admin networks --------------------------------------------------
+
+
+def _patch_admin_rule(monkeypatch, make_rule):
+    from constructs_lib.firewalls import RoleFirewalls
+    from constructs_lib.service_graph import ADMIN
+
+    original = RoleFirewalls._inbound
+
+    def inbound(edge, env, admin_cidrs, load_balancer_id):
+        if edge.source == ADMIN:
+            return make_rule(edge, env, admin_cidrs)
+        return original(edge, env, admin_cidrs, load_balancer_id)
+
+    monkeypatch.setattr(RoleFirewalls, "_inbound", staticmethod(inbound))
+
+
+def test_ssh_from_a_range_wider_than_the_admin_networks_is_found(monkeypatch):
+    from cdktf_cdktf_provider_digitalocean.firewall import FirewallInboundRule
+
+    _patch_admin_rule(
+        monkeypatch,
+        lambda edge, env, cidrs: FirewallInboundRule(
+            protocol="tcp", port_range="22", source_addresses=["203.0.113.0/23"]
+        ),
+    )
+    doc = synthesized_doc("staging")
+
+    findings = failed(ssh_admin_sources.evaluate(doc, [doc]))
+
+    assert len(findings) == 5
+    assert all(f.extra["sources"] == ["203.0.113.0/23"] for f in findings)
+    assert "opens SSH (tcp 22) from 203.0.113.0/23, outside the admin networks 203.0.113.0/24" in findings[0].message
+
+
+def test_ssh_from_a_peer_tag_is_found(monkeypatch):
+    from cdktf_cdktf_provider_digitalocean.firewall import FirewallInboundRule
+
+    _patch_admin_rule(
+        monkeypatch,
+        lambda edge, env, cidrs: FirewallInboundRule(
+            protocol="tcp", port_range="20-30", source_addresses=list(cidrs), source_tags=[f"hub:{env}:monitoring"]
+        ),
+    )
+    doc = synthesized_doc("production")
+
+    findings = failed(ssh_admin_sources.evaluate(doc, [doc]))
+
+    assert {f.extra["sources"] == ["tag hub:production:monitoring"] for f in findings} == {True}
+    assert len(findings) == 5
+
+
+def test_ssh_rules_of_other_protocols_or_ports_are_not_ssh(checked_in_docs):
+    raw = copy.deepcopy(checked_in_docs["development"].raw)
+    rules = raw["resource"]["digitalocean_firewall"]["firewalls_app"]["inbound_rule"]
+    rules.append({"protocol": "udp", "port_range": "22", "source_addresses": ["0.0.0.0/0"]})
+    rules.append({"protocol": "icmp", "source_addresses": ["0.0.0.0/0"]})
+    rules.append({"protocol": "tcp", "port_range": "all", "source_addresses": ["0.0.0.0/0"]})
+    doc = as_doc(raw, "development")
+
+    [finding] = failed(ssh_admin_sources.evaluate(doc, [doc]))
+    assert finding.extra["rule"] == "inbound_rule[6]" and "tcp all ports" in finding.message
+
+
+# -- bad input --------------------------------------------------------------------------------------
+
+
+def test_malformed_context_names_the_field(checked_in_docs):
+    raw = copy.deepcopy(checked_in_docs["staging"].raw)
+    del raw["//"]["hub"]["service_graph"][2]["from"]
+    raw["//"]["hub"]["admin_cidrs"] = ["not-a-cidr"]
+    doc = as_doc(raw, "staging")
+
+    with pytest.raises(StackReadError) as error:
+        run_stack_rules([doc])
+    message = str(error.value)
+    assert 'cdktf.out/stacks/staging/cdk.tf.json: "//".hub.admin_cidrs: \'not-a-cidr\' is not a CIDR block' in message
+    assert '"//".hub.service_graph.2.from: Field required' in message
+
+
+def test_malformed_attribute_names_the_resource_and_field(checked_in_docs):
+    raw = copy.deepcopy(checked_in_docs["staging"].raw)
+    raw["resource"]["digitalocean_droplet"]["db_1"]["tags"] = 5
+    doc = as_doc(raw, "staging")
+
+    with pytest.raises(StackReadError, match=r"digitalocean_droplet\.db_1\.tags: expected a list of strings, found 5"):
+        firewall_coverage.evaluate(doc, [doc])
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "opening, declared, left",
+    [
+        ("8000-8100", ["8080"], [(8000, 8079), (8081, 8100)]),
+        ("22", ["22"], []),
+        ("all", ["1-1024", "1025-65535"], []),
+        ("5432", ["6379", "9200"], [(5432, 5432)]),
+    ],
+)
+def test_uncovered_ports(opening, declared, left):
+    result = uncovered(parse_port_range(opening), [parse_port_range(d) for d in declared])
+    assert result == [PortRange(low, high) for low, high in left]
