@@ -66,6 +66,14 @@ _RESERVED_IP_TYPES = ("digitalocean_reserved_ip", "digitalocean_floating_ip")
 _IP_ASSIGNMENT_TYPES = ("digitalocean_reserved_ip_assignment", "digitalocean_floating_ip_assignment")
 
 
+# Resource types this module prices itself (everything else must be listed as free in the table).
+PRICED_TYPES = frozenset({
+    "digitalocean_droplet", "digitalocean_volume", "digitalocean_loadbalancer", "digitalocean_reserved_ip",
+    "digitalocean_floating_ip", "digitalocean_spaces_bucket", "digitalocean_uptime_check",
+    "cloudflare_zone", "cloudflare_zone_subscription",
+})
+
+
 def _money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
@@ -657,8 +665,9 @@ def _console() -> tuple[Console, io.StringIO]:
     return Console(file=out, width=120, no_color=True, highlight=False, emoji=False, force_terminal=False), out
 
 
-def render_text(report: Report) -> str:
-    """Plain-text tables for a terminal: per environment vs budget, then each stack's lines."""
+def render_text(report: Report, *, detail: bool = True) -> str:
+    """Plain-text tables for a terminal: per environment vs budget, then (with `detail`) each
+    stack's lines and roles. Free resources are left out of the line tables; the total counts them."""
     console, out = _console()
     if isinstance(report, CostDiff):
         summary = Table("Environment", "Before", "After", "Delta", "Budget", "% of budget", box=box.SIMPLE,
@@ -687,11 +696,13 @@ def render_text(report: Report) -> str:
         summary.add_row(cost.environment, cost.stack, _usd(cost.total), _usd(cost.budget_usd),
                         _percent(cost.total, cost.budget_usd), _status(cost))
     console.print(summary)
-    for cost in report:
+    for cost in report if detail else []:
         table = Table("Resource", "Role", "Description", "Qty", "Monthly", "Note", box=box.SIMPLE,
                       title=f"{cost.environment} ({cost.file})", title_justify="left")
         table.columns[0].no_wrap = True
         for line in cost.lines:
+            if line.priced and line.monthly == ZERO:
+                continue
             table.add_row(line.address, line.role, line.description, str(line.quantity),
                           _usd(line.monthly) if line.priced else f"{_usd(line.monthly)} ?", line.note)
         table.add_section()
@@ -699,6 +710,8 @@ def render_text(report: Report) -> str:
         console.print(table)
         roles = Table("Role", "Monthly", box=box.SIMPLE, title=f"{cost.environment} by role", title_justify="left")
         for role, subtotal in cost.by_role.items():
+            if subtotal == ZERO:
+                continue
             roles.add_row(role, _usd(subtotal))
         console.print(roles)
         for f in cost.findings:

@@ -1,0 +1,164 @@
+"""`python -m policies check|cost|plan`: the gate on any CDKTF output.
+
+Exit codes: 0 every stack passes, 1 a policy fails, 2 the input cannot be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+DEFAULT_OUT = Path("cdktf.out")
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse exits 2 too, but we want our one-line format
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Print, or write atomically: a failed run never leaves a half-written report behind."""
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    output = output.absolute()
+    if not output.parent.is_dir():
+        raise UsageError(f"--output: directory {output.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-11-27") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from policies.reports import FORMATS
+
+    parser = _Parser(prog="python -m policies", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    check = sub.add_parser("check", help="run the policy gate on synthesized stacks")
+    check.add_argument("paths", nargs="*", type=Path, help="cdktf.out, a stack directory or a cdk.tf.json (default: cdktf.out)")
+    check.add_argument("--env", action="append", default=[], help="only these stacks (repeatable)")
+    check.add_argument("--format", choices=FORMATS, default="text")
+    check.add_argument("--output", type=Path, help="write the report here instead of standard output")
+    check.add_argument("--suppressions", type=Path, help="suppressions file (default: ./suppressions.toml if present)")
+    check.add_argument("--today", type=_date, default=date.today(), help="date for suppression expiry (default: today)")
+    check.add_argument("--show-passed", action="store_true", help="list passed checks too (text format)")
+
+    cost = sub.add_parser("cost", help="monthly cost per environment and resource")
+    cost.add_argument("paths", nargs="*", type=Path, help="cdktf.out or stack files (default: cdktf.out)")
+    cost.add_argument("--base", type=Path, help="another cdktf.out to compare with (for a pull-request comment)")
+    cost.add_argument("--env", action="append", default=[])
+    cost.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    cost.add_argument("--output", type=Path)
+
+    plan = sub.add_parser("plan", help="the plan-time gate on `terraform show -json` output")
+    plan.add_argument("plan", type=Path, help="plan JSON from `terraform show -json PLANFILE`")
+    plan.add_argument("--env", help="environment of the plan (default: read from the plan)")
+    plan.add_argument("--allowances", type=Path, help="TOML file of [[allow_destroy]] entries")
+    plan.add_argument("--stateful", action="append", default=[], help="extra addresses (globs) to treat as stateful")
+    plan.add_argument("--format", choices=FORMATS, default="text")
+    plan.add_argument("--output", type=Path)
+    plan.add_argument("--today", type=_date, default=date.today())
+    return parser
+
+
+def _select(docs, envs: list[str]):
+    if not envs:
+        return docs
+    missing = sorted(set(envs) - {d.name for d in docs})
+    if missing:
+        raise UsageError(f"--env: no stack named {', '.join(missing)} (stacks: {', '.join(d.name for d in docs)})")
+    return [d for d in docs if d.name in envs]
+
+
+def cmd_check(args) -> int:
+    from policies.gate import GateOptions, evaluate, load_documents
+    from policies.reports import render
+
+    docs = load_documents(args.paths or [DEFAULT_OUT])
+    result, _ = evaluate(docs, GateOptions(environments=args.env, suppressions=args.suppressions, today=args.today))
+    color = args.output is None and args.format == "text" and sys.stdout.isatty()
+    write_output(render(result, args.format, color=color, show_passed=args.show_passed), args.output)
+    return EXIT_PASS if result.passed() else EXIT_FAIL
+
+
+def cmd_cost(args) -> int:
+    from policies import cost
+    from policies.gate import load_documents
+
+    head = cost.estimate_many(_select(load_documents(args.paths or [DEFAULT_OUT]), args.env))
+    report = head
+    if args.base is not None:
+        report = cost.diff(cost.estimate_many(_select(load_documents([args.base]), args.env)), head)
+    renderer = {"text": cost.render_text, "json": cost.render_json, "markdown": cost.render_markdown}[args.format]
+    write_output(renderer(report), args.output)
+    failed = any(f.failed for c in head for f in c.findings)
+    return EXIT_FAIL if failed else EXIT_PASS
+
+
+def cmd_plan(args) -> int:
+    from policies import plan as plan_gate
+    from policies.reports import GateResult, render
+
+    plan = plan_gate.load_plan(args.plan)
+    allowances = plan_gate.load_allowances(args.allowances) if args.allowances else []
+    findings = plan_gate.check_plan(
+        plan, environment=args.env, allowances=allowances, file=str(args.plan), extra_stateful=args.stateful, today=args.today
+    )
+    change = plan_gate.plan_cost_change(plan, file=str(args.plan))
+    lines = [f"{c.address}: {c.action} {_usd(c.before_usd)} -> {_usd(c.after_usd)} ({_usd(c.delta, signed=True)})" for c in change.changes]
+    lines += [f"{u.address}: price unknown ({u.side}: {u.detail})" for u in change.unknown]
+    summary = "Monthly cost change of the plan: " + _usd(change.total_delta, signed=True)
+    if not change.complete:
+        summary += " (lower bound: some prices are unknown)"
+    result = GateResult(findings=findings, stacks=sorted({f.stack for f in findings if f.stack}) or [args.plan.stem],
+                        cost_text="\n".join(lines + [summary]), cost_markdown="\n".join(f"- {line}" for line in lines + [summary]))
+    write_output(render(result, args.format), args.output)
+    return EXIT_PASS if result.passed() else EXIT_FAIL
+
+
+def _usd(value, signed: bool = False) -> str:
+    if value is None:
+        return "unknown"
+    return f"{'+' if signed and value > 0 else ''}{value:.2f} USD"
+
+
+COMMANDS = {"check": cmd_check, "cost": cmd_cost, "plan": cmd_plan}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from policies.gate import GateInputError
+    from policies.plan import PlanReadError
+    from policies.pricing import PriceTableError
+    from policies.suppressions import SuppressionError
+
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except (UsageError, GateInputError, PlanReadError, PriceTableError, SuppressionError) as exc:
+        for line in str(exc).splitlines():
+            print(f"error: {line}", file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)

@@ -1,0 +1,54 @@
+"""The gate as `main.py` runs it after every synth, so `cdktf deploy` stops on a failing policy.
+
+The only way past it is HUB_GATE_OVERRIDE="<reason>": the reason is required, printed, and
+appended to gate-overrides.log with who and when. There is no silent bypass.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from policies.stack_document import StackDocument
+
+OVERRIDE_ENV = "HUB_GATE_OVERRIDE"
+OVERRIDE_LOG = Path("gate-overrides.log")
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def override_reason() -> str | None:
+    """The override's reason, or None when the gate runs. Raises ValueError for an empty reason."""
+    raw = os.environ.get(OVERRIDE_ENV)
+    if raw is None:
+        return None
+    reason = " ".join(raw.split())
+    if len(reason.split()) < 3:
+        raise ValueError(f"{OVERRIDE_ENV}: give the reason for skipping the policy gate in a few words (got {raw!r})")
+    return reason
+
+
+def log_override(reason: str, stacks: list[str]) -> str:
+    who = os.environ.get("GITHUB_ACTOR") or getpass.getuser()
+    when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    with OVERRIDE_LOG.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"when": when, "who": who, "stacks": stacks, "reason": reason}) + "\n")
+    return f"WARNING: policy gate skipped by {who} at {when} for {', '.join(stacks)}: {reason} (logged to {OVERRIDE_LOG})"
+
+
+def gate_synthesized(docs: list[StackDocument]) -> tuple[str, int]:
+    """Run the gate on freshly synthesized stacks; return the report text and the exit code."""
+    from policies import cost
+    from policies.gate import GateInputError, GateOptions, evaluate
+    from policies.reports import render
+
+    try:
+        result, costs = evaluate(docs, GateOptions())
+    except GateInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return "", EXIT_USAGE
+    text = render(result, "text", color=False) + "\n" + cost.render_text(costs, detail=False)
+    return text, EXIT_PASS if result.passed() else EXIT_FAIL

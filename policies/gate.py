@@ -1,0 +1,143 @@
+"""The gate: every policy over a set of synthesized stacks, one verdict.
+
+Checkov (its checks and ours) per resource, our stack-level rules across the stack, the cost
+policy against the budget, then suppressions. It fails closed: a stack it cannot read, a Checkov
+that cannot run, or a resource type no policy knows, is a failure, never a silent pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from policies.findings import Finding, Severity, Status
+from policies.reports import GateResult
+from policies.stack_document import StackDocument, StackReadError, discover_stack_files, load_stack
+
+UNKNOWN_TYPE = "HUB_GATE_1"
+UNKNOWN_TYPE_TITLE = "Resource type known to some policy"
+SECRET_IN_CONFIG = "HUB_GEN_2"
+SECRET_IN_CONFIG_TITLE = "No secret in provider, backend or variable defaults"
+
+
+class GateInputError(Exception):
+    """Input the gate cannot use at all (exit code 2)."""
+
+
+@dataclass
+class GateOptions:
+    environments: list[str] = field(default_factory=list)  # empty: every stack
+    suppressions: Path | None = None  # None: ./suppressions.toml when present
+    today: date = field(default_factory=date.today)
+    checkov_timeout: float | None = None
+
+
+def load_documents(paths: list[Path]) -> list[StackDocument]:
+    try:
+        return [load_stack(p, name) for name, p in discover_stack_files(paths)]
+    except StackReadError as exc:
+        raise GateInputError(str(exc)) from None
+
+
+def _unknown_types(docs: list[StackDocument]) -> list[Finding]:
+    from policies.checks import covered_resource_types
+    from policies.cost import PRICED_TYPES
+    from policies.pricing import current_price_table
+    from policies.stack_rules import RULE_RESOURCE_TYPES
+
+    known = covered_resource_types() | PRICED_TYPES | set(current_price_table().free_resources) | RULE_RESOURCE_TYPES
+    findings = []
+    for doc in docs:
+        for res in doc.resources:
+            if res.type not in known:
+                findings.append(
+                    Finding(
+                        check_id=UNKNOWN_TYPE,
+                        title=UNKNOWN_TYPE_TITLE,
+                        severity=Severity.HIGH,
+                        stack=doc.name,
+                        address=res.address,
+                        construct_path=res.construct_path,
+                        file=doc.display_path,
+                        line=res.line,
+                        message=f"no policy of the gate knows resource type {res.type}; it cannot be judged",
+                        fix="Add a check (policies/checks/) or a price-table entry for this type before deploying it.",
+                    )
+                )
+    return findings
+
+
+def _config_secrets(docs: list[StackDocument]) -> list[Finding]:
+    """Provider blocks, backends and variable defaults are out of reach of per-resource checks."""
+    from policies.checks._rules import find_secrets
+
+    findings = []
+    for doc in docs:
+        places = {
+            "provider": doc.raw.get("provider", {}),
+            "terraform.backend": doc.backend,
+            "variable": {k: (v or {}).get("default") for k, v in doc.variables.items()},
+        }
+        problems = [f"{where}: {p}" for where, body in places.items() for p in find_secrets(body)]
+        findings.append(
+            Finding(
+                check_id=SECRET_IN_CONFIG,
+                title=SECRET_IN_CONFIG_TITLE,
+                severity=Severity.CRITICAL,
+                stack=doc.name,
+                address="",
+                construct_path=doc.name,
+                file=doc.display_path,
+                line=1,
+                message="; ".join(problems) if problems else "no secret-looking literal",
+                fix="Read tokens and keys from the environment (DIGITALOCEAN_TOKEN, CLOUDFLARE_API_TOKEN, "
+                "AWS_* for Spaces) or from sensitive variables without defaults.",
+                status=Status.FAILED if problems else Status.PASSED,
+            )
+        )
+    return findings
+
+
+def evaluate(docs: list[StackDocument], options: GateOptions) -> tuple[GateResult, list]:
+    """Run every policy; return the gate result and the cost estimates (for the cost table)."""
+    from policies.checkov_runner import CheckovError, builtin_check_ids, run_checkov
+    from policies.checks import all_checks
+    from policies.cost import estimate_many
+    from policies.stack_rules import RULE_IDS, run_stack_rules
+    from policies.suppressions import apply_suppressions, load_suppressions
+
+    selected = [d for d in docs if not options.environments or d.name in options.environments]
+    missing = sorted(set(options.environments) - {d.name for d in docs})
+    if missing:
+        raise GateInputError(f"--env: no stack named {', '.join(missing)} (stacks: {', '.join(d.name for d in docs)})")
+
+    errors: list[str] = []
+    findings: list[Finding] = []
+    try:
+        kwargs = {} if options.checkov_timeout is None else {"timeout": options.checkov_timeout}
+        findings += run_checkov(selected, **kwargs)
+    except CheckovError as exc:
+        errors.append(str(exc))
+    # Stack rules see every stack (a zone's header ruleset may live in another), report on the selected.
+    names = {d.name for d in selected}
+    findings += [f for f in run_stack_rules(docs) if f.stack in names]
+    costs = estimate_many(selected)
+    for cost in costs:
+        findings += cost.findings
+    findings += _unknown_types(selected)
+    findings += _config_secrets(selected)
+
+    try:
+        suppressions = load_suppressions(options.suppressions)
+    except ValueError as exc:
+        raise GateInputError(str(exc)) from None
+    known = {c.id for c in all_checks()} | set(RULE_IDS) | {"HUB_COST_1", "HUB_COST_2", UNKNOWN_TYPE, SECRET_IN_CONFIG}
+    try:
+        known |= builtin_check_ids()
+    except BaseException:  # noqa: BLE001 - Checkov's failure is already an error above
+        pass
+    known |= {f.check_id for f in findings}
+    findings, problems = apply_suppressions(findings, suppressions, known, options.today, stacks=names)
+    findings = sorted(findings + problems, key=Finding.sort_key)
+    return GateResult(findings=findings, stacks=[d.name for d in selected], errors=errors), costs

@@ -1,0 +1,220 @@
+"""The gate as users run it: `python -m policies check|cost|plan`, every format and exit code,
+suppressions on Checkov's findings too, and failing closed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from datetime import date
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from tests.conftest import ROOT, run_env
+
+DATA = Path(__file__).parent / "data"
+INSECURE = DATA / "checks" / "insecure" / "cdk.tf.json"
+
+
+def gate(*args: str, tmp_path: Path, cwd: Path = ROOT, **env) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "policies", *args],
+        cwd=cwd,
+        env=run_env(tmp_path, **env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory) -> Path:
+    """The checked-in environments, synthesized once for this module."""
+    outdir = tmp_path_factory.mktemp("synth") / "cdktf.out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "stacks"], cwd=ROOT, env=run_env(outdir, CDKTF_OUTDIR=outdir),
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return outdir
+
+
+def test_checked_in_environments_pass(out, tmp_path):
+    proc = gate("check", str(out), tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for env in ("development", "staging", "production"):
+        assert env in proc.stdout
+    assert "FAIL" not in proc.stdout
+
+
+def test_json_report_names_terraform_addresses_and_constructs(out, tmp_path):
+    proc = gate("check", str(out), "--env", "production", "--format", "json", tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    findings = doc["findings"]
+    checkov = [f for f in findings if f["source"] == "checkov"]
+    assert checkov, "Checkov's own checks ran"
+    assert all(not f["address"].startswith("resource.") for f in findings)
+    fw = next(f for f in findings if f["check_id"] == "HUB_DO_1" and f["address"] == "digitalocean_firewall.firewalls_db")
+    assert fw["construct_path"] == "production/firewalls/db" and fw["line"] > 1
+    assert {f["stack"] for f in findings} <= {"production", ""}
+
+
+def test_failing_stack_exits_1_with_real_addresses(tmp_path):
+    proc = gate("check", str(INSECURE), "--format", "json", tmp_path=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    failed = [f for f in json.loads(proc.stdout)["findings"] if f["status"] == "failed"]
+    by_check = {(f["check_id"], f["address"]) for f in failed}
+    assert ("HUB_DO_2", "digitalocean_firewall.app_fw") in by_check
+    assert ("CKV_DIO_4", "digitalocean_firewall.app_fw") in by_check, "Checkov's findings carry the real address"
+    text = INSECURE.read_text().splitlines()
+    line = next(f["line"] for f in failed if f["address"] == "digitalocean_firewall.app_fw")
+    assert text[line - 1].strip().startswith('"app_fw"')
+
+
+def test_sarif_is_valid_and_points_at_the_file(tmp_path):
+    report = tmp_path / "gate.sarif"
+    proc = gate("check", str(INSECURE), "--format", "sarif", "--output", str(report), tmp_path=tmp_path)
+    assert proc.returncode == 1 and proc.stdout == ""
+    log = json.loads(report.read_text())
+    schema = json.loads((DATA / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(log)
+    results = log["runs"][0]["results"]
+    assert any(r["ruleId"] == "HUB_DO_3" for r in results)
+    loc = results[0]["locations"][0]["physicalLocation"]
+    assert loc["artifactLocation"]["uri"].endswith("insecure/cdk.tf.json") and loc["region"]["startLine"] >= 1
+
+
+def test_junit_and_markdown(tmp_path):
+    proc = gate("check", str(INSECURE), "--format", "junit", tmp_path=tmp_path)
+    suites = ET.fromstring(proc.stdout)
+    assert int(suites.get("failures") or sum(int(s.get("failures")) for s in suites)) > 0
+    md = gate("check", str(INSECURE), "--format", "markdown", tmp_path=tmp_path).stdout
+    assert "HUB_DO_2" in md and "|" in md
+
+
+def test_suppression_applies_to_checkov_findings(tmp_path):
+    sup = tmp_path / "suppressions.toml"
+    sup.write_text(
+        '[[suppression]]\ncheck = "CKV_DIO_4"\ntarget = "digitalocean_firewall.app_fw"\n'
+        'reason = "HUB_DO_1 to HUB_DO_4 read every rule; this check reads only the first"\nexpires = 2099-01-01\n'
+    )
+    proc = gate("check", str(INSECURE), "--format", "json", "--suppressions", str(sup), tmp_path=tmp_path)
+    findings = json.loads(proc.stdout)["findings"]
+    dio4 = [f for f in findings if f["check_id"] == "CKV_DIO_4" and f["address"] == "digitalocean_firewall.app_fw"]
+    assert dio4 and all(f["status"] == "suppressed" for f in dio4)
+    assert "read every rule" in dio4[0]["suppression_reason"]
+
+
+def test_expired_suppression_stops_suppressing(tmp_path):
+    sup = tmp_path / "suppressions.toml"
+    sup.write_text(
+        '[[suppression]]\ncheck = "CKV_DIO_4"\ntarget = "digitalocean_firewall.app_fw"\n'
+        'reason = "temporary while the rules are rewritten"\nexpires = 2020-01-01\n'
+    )
+    proc = gate("check", str(INSECURE), "--format", "json", "--suppressions", str(sup), tmp_path=tmp_path)
+    findings = json.loads(proc.stdout)["findings"]
+    assert any(f["check_id"] == "HUB_SUPPRESSION_EXPIRED" and f["status"] == "failed" for f in findings)
+    assert any(f["check_id"] == "CKV_DIO_4" and f["status"] == "failed" for f in findings)
+
+
+@pytest.mark.parametrize(
+    "content,expected",
+    [
+        ('{"resource": {"digitalocean_droplet": {"a": {"size": "s-1vcpu-1gb"', "not valid JSON"),
+        ('{"name": "not terraform", "version": 1}', "not a Terraform JSON configuration"),
+        ("[1, 2]", "expected a Terraform JSON object"),
+    ],
+)
+def test_unusable_stack_exits_2(tmp_path, content, expected):
+    bad = tmp_path / "bad" / "cdk.tf.json"
+    bad.parent.mkdir()
+    bad.write_text(content)
+    proc = gate("check", str(bad), tmp_path=tmp_path)
+    assert proc.returncode == 2 and expected in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_missing_path_and_unknown_env_exit_2(out, tmp_path):
+    proc = gate("check", str(tmp_path / "nowhere"), tmp_path=tmp_path)
+    assert proc.returncode == 2 and "no such file or directory" in proc.stderr
+    proc = gate("check", str(out), "--env", "prod", tmp_path=tmp_path)
+    assert proc.returncode == 2 and "--env: no stack named prod" in proc.stderr
+
+
+def test_bad_suppressions_file_exits_2(tmp_path):
+    sup = tmp_path / "suppressions.toml"
+    sup.write_text('[[suppression]]\ncheck = "CKV_DIO_4"\ntarget = "*"\nexpires = 2099-01-01\n')
+    proc = gate("check", str(INSECURE), "--suppressions", str(sup), tmp_path=tmp_path)
+    assert proc.returncode == 2 and "reason" in proc.stderr and str(sup) in proc.stderr
+
+
+def test_output_is_not_half_written(tmp_path):
+    report = tmp_path / "report.json"
+    report.write_text("previous")
+    proc = gate("check", str(tmp_path / "nowhere"), "--format", "json", "--output", str(report), tmp_path=tmp_path)
+    assert proc.returncode == 2 and report.read_text() == "previous"
+
+
+def test_unknown_resource_type_fails_closed(tmp_path):
+    stack = tmp_path / "odd" / "cdk.tf.json"
+    stack.parent.mkdir()
+    stack.write_text(json.dumps({"resource": {"digitalocean_kubernetes_cluster": {"k8s": {"name": "x", "region": "fra1"}}}}))
+    proc = gate("check", str(stack), "--format", "json", tmp_path=tmp_path)
+    assert proc.returncode == 1
+    ids = {f["check_id"] for f in json.loads(proc.stdout)["findings"] if f["status"] == "failed"}
+    assert "HUB_GATE_1" in ids
+
+
+def test_checkov_failure_fails_closed(monkeypatch, out):
+    from policies import checkov_runner
+    from policies.gate import GateOptions, evaluate, load_documents
+
+    def broken():
+        raise RuntimeError("checkov exploded")
+
+    monkeypatch.setattr(checkov_runner, "_loaded", None)
+    monkeypatch.setattr(checkov_runner, "_load", broken)
+    result, _ = evaluate(load_documents([out]), GateOptions(today=date(2026, 11, 27)))
+    assert not result.passed()
+    assert any("checkov exploded" in e for e in result.errors)
+
+
+def test_checkov_timeout_fails_closed(out):
+    from policies.gate import GateOptions, evaluate, load_documents
+
+    result, _ = evaluate(load_documents([out]), GateOptions(checkov_timeout=0.001))
+    assert not result.passed() and any("did not finish" in e for e in result.errors)
+
+
+def test_cost_command_and_diff(out, tmp_path):
+    proc = gate("cost", str(out), "--format", "json", tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    proc = gate("cost", str(out), "--base", str(out), "--format", "markdown", tmp_path=tmp_path)
+    assert proc.returncode == 0 and "production" in proc.stdout
+
+
+def test_plan_command(tmp_path):
+    plans = DATA / "plan"
+    proc = gate("plan", str(plans / "production_db_replace.json"), "--format", "json", tmp_path=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    blocked = [f for f in json.loads(proc.stdout)["findings"] if f["check_id"] == "HUB_PLAN_1" and f["status"] == "failed"]
+    assert blocked and blocked[0]["address"].startswith("digitalocean_droplet.")
+    allowed = gate("plan", str(plans / "staging_volume_delete.json"), "--allowances", str(plans / "allow_staging_volume.toml"),
+                   "--today", "2026-06-15", tmp_path=tmp_path)
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert "Monthly cost change of the plan" in allowed.stdout
+    proc = gate("plan", str(plans / "bad_truncated.json"), tmp_path=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "bad_truncated.json" in proc.stderr
+
+
+def test_plain_checkov_runs_our_checks(tmp_path):
+    checkov = Path(sys.executable).with_name("checkov")
+    proc = subprocess.run(
+        [str(checkov), "-f", str(INSECURE), "--framework", "terraform_json", "--external-checks-dir",
+         str(ROOT / "policies" / "checks"), "--skip-download", "--compact", "--quiet"],
+        env=run_env(tmp_path, BC_SKIP_MAPPING="TRUE"), capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 1 and "HUB_DO_2" in proc.stdout

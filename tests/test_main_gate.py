@@ -1,0 +1,89 @@
+"""`python main.py` (what `cdktf synth`/`cdktf deploy` and `make check` run): synth, then the gate;
+a failing policy exits 1, an override needs a reason and is logged, a re-run is served from a
+cache that cannot go stale."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, run_env
+from tests.test_config import edit
+from tests.test_synth_cli import copy_project
+
+
+def main_py(cwd: Path, tmp_path: Path, **env) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "main.py"], cwd=cwd, env=run_env(tmp_path, **env), capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    return copy_project(tmp_path / "proj")
+
+
+def over_budget(project: Path) -> None:
+    path = project / "environments.toml"
+    path.write_text(edit(path.read_text(), "environments.staging", "monthly_budget_usd = 400", "monthly_budget_usd = 100"))
+
+
+def test_make_check_passes_and_reports_cost(project, tmp_path):
+    proc = main_py(project, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "PASS" in proc.stdout and "budget" in proc.stdout.lower()
+    assert (project / "cdktf.out" / "stacks" / "staging" / "cdk.tf.json").exists()
+
+
+def test_failing_policy_exits_1(project, tmp_path):
+    over_budget(project)
+    proc = main_py(project, tmp_path)
+    assert proc.returncode == 1
+    assert "HUB_COST_1" in proc.stdout and "staging" in proc.stdout
+
+
+def test_override_needs_a_reason_and_is_logged(project, tmp_path):
+    over_budget(project)
+    proc = main_py(project, tmp_path, HUB_GATE_OVERRIDE="  ")
+    assert proc.returncode == 2 and "HUB_GATE_OVERRIDE" in proc.stderr
+    proc = main_py(project, tmp_path, HUB_GATE_OVERRIDE="incident 42: restore capacity now", GITHUB_ACTOR="alice")
+    assert proc.returncode == 0
+    assert "policy gate skipped by alice" in proc.stderr and "incident 42" in proc.stderr
+    entry = json.loads((project / "gate-overrides.log").read_text().splitlines()[-1])
+    assert entry["who"] == "alice" and entry["reason"] == "incident 42: restore capacity now"
+
+
+def test_rerun_is_cached_but_never_stale(project, tmp_path):
+    first = main_py(project, tmp_path)
+    assert first.returncode == 0
+    assert list((project / ".cache" / "runs").glob("*.json"))
+    second = main_py(project, tmp_path)
+    assert (second.returncode, second.stdout) == (0, first.stdout)
+    # Tampering with the output invalidates the entry: the run synthesizes again.
+    stack = project / "cdktf.out" / "stacks" / "staging" / "cdk.tf.json"
+    original = stack.read_text()
+    stack.write_text(original.replace('"monitoring": true', '"monitoring": false'))
+    third = main_py(project, tmp_path)
+    assert third.returncode == 0 and stack.read_text() == original
+    # Changing the input changes the key: the new verdict is computed, not replayed.
+    over_budget(project)
+    fourth = main_py(project, tmp_path)
+    assert fourth.returncode == 1
+
+
+@pytest.mark.skipif(not (ROOT / "node_modules" / ".bin" / "cdktf").exists(), reason="cdktf CLI not installed (make install)")
+def test_cdktf_deploy_stops_on_failing_policy(project, tmp_path):
+    (project / ".venv").symlink_to(ROOT / ".venv")
+    over_budget(project)
+    env = run_env(tmp_path, CI="1", HOME=tmp_path)
+    proc = subprocess.run(
+        [str(ROOT / "node_modules" / ".bin" / "cdktf"), "deploy", "staging", "--auto-approve"],
+        cwd=project, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode != 0
+    assert "HUB_COST_1" in proc.stdout + proc.stderr
+    assert not list(project.rglob("terraform.staging.tfstate")), "nothing was applied"
