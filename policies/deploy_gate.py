@@ -48,7 +48,8 @@ def gate_synthesized(docs: list[StackDocument]) -> tuple[str, int]:
     try:
         result, costs = evaluate(docs, GateOptions())
     except GateInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"error: {line}", file=sys.stderr)
         return "", EXIT_USAGE
     text = render(result, "text", color=False) + "\n" + cost.render_text(costs, detail=False)
     return text, EXIT_PASS if result.passed() else EXIT_FAIL

@@ -104,6 +104,7 @@ def evaluate(docs: list[StackDocument], options: GateOptions) -> tuple[GateResul
     from policies.checkov_runner import CheckovError, builtin_check_ids, run_checkov
     from policies.checks import all_checks
     from policies.cost import estimate_many
+    from policies.pricing import PriceTableError
     from policies.stack_rules import RULE_IDS, run_stack_rules
     from policies.suppressions import apply_suppressions, load_suppressions
 
@@ -122,7 +123,10 @@ def evaluate(docs: list[StackDocument], options: GateOptions) -> tuple[GateResul
     # Stack rules see every stack (a zone's header ruleset may live in another), report on the selected.
     names = {d.name for d in selected}
     findings += [f for f in run_stack_rules(docs) if f.stack in names]
-    costs = estimate_many(selected)
+    try:
+        costs = estimate_many(selected)
+    except PriceTableError as exc:
+        raise GateInputError(str(exc)) from None
     for cost in costs:
         findings += cost.findings
     findings += _unknown_types(selected)

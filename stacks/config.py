@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from policies.pricing import known_regions, known_size_slugs
+from policies.pricing import PriceTableError, known_regions, known_size_slugs
 
 DEFAULT_CONFIG = Path("environments.toml")
 
@@ -379,6 +379,10 @@ def load_config(path: Path = DEFAULT_CONFIG) -> HubConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{source}: not valid TOML: {exc}"]) from None
+    try:
+        known_size_slugs(), known_regions()  # the valid values come from the price table
+    except PriceTableError as exc:
+        raise ConfigError(str(exc).splitlines()) from None
     try:
         return HubConfig.model_validate(data)
     except ValidationError as exc:

@@ -87,3 +87,16 @@ def test_cdktf_deploy_stops_on_failing_policy(project, tmp_path):
     assert proc.returncode != 0
     assert "HUB_COST_1" in proc.stdout + proc.stderr
     assert not list(project.rglob("terraform.staging.tfstate")), "nothing was applied"
+
+
+def test_bad_price_table_and_suppressions_exit_2(project, tmp_path):
+    bad_prices = tmp_path / "prices.toml"
+    bad_prices.write_text('droplet_sizes = "none"\n')
+    proc = main_py(project, tmp_path, HUB_PRICE_TABLE=bad_prices)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"{bad_prices}: droplet_sizes: expected [[droplet_sizes]] rows" in proc.stderr
+    assert not (project / "cdktf.out").exists()
+    (project / "suppressions.toml").write_text('[[suppression]]\ncheck = "HUB_DO_1"\ntarget = "*"\nexpires = 2099-01-01\n')
+    proc = main_py(project, tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "suppressions.toml: entry 1 (check HUB_DO_1): field 'reason' is required" in proc.stderr
