@@ -32,9 +32,17 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, NamedTuple, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
 from policies.findings import Finding, Severity, Status
+from policies.input_files import display_path, read_text
 from policies.pricing import PriceTable, current_price_table
 
 SUPPORTED_FORMAT_MAJOR = 1
@@ -72,11 +80,6 @@ class AllowanceReadError(PlanReadError):
     """An allowances file that cannot be used."""
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def address_matches(address: str, pattern: str) -> bool:
@@ -188,13 +191,8 @@ def parse_plan(raw: Any, file: str) -> PlanDocument:
 def load_plan(path: Path | str) -> dict:
     """Read and validate the JSON from `terraform show -json PLANFILE`; returns the decoded document."""
     path = Path(path)
-    shown = _display(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PlanReadError(f"{shown}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanReadError(f"{shown}: cannot be read ({exc})") from None
+    shown = display_path(path)
+    text = read_text(path, PlanReadError, shown)
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -284,13 +282,8 @@ def _entry_lines(text: str) -> list[int]:
 def load_allowances(path: Path | str) -> list[Allowance]:
     """Read `[[allow_destroy]]` entries (address, reason, expires[, environment]) from a TOML file."""
     path = Path(path)
-    shown = _display(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise AllowanceReadError(f"{shown}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AllowanceReadError(f"{shown}: cannot be read ({exc})") from None
+    shown = display_path(path)
+    text = read_text(path, AllowanceReadError, shown)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

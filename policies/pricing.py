@@ -23,7 +23,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
+
+from policies.input_files import display_path, read_text
 
 DEFAULT_PRICE_TABLE = Path(__file__).with_name("price_table.toml")
 PRICE_TABLE_ENV = "HUB_PRICE_TABLE"
@@ -129,21 +138,11 @@ class PriceTable(_Strict):
         return self.cloudflare.plans[self.cloudflare.plan]
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def _read_toml(path: Path, via: str = "") -> dict[str, Any]:
-    where = f"{_display(path)}{via}"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PriceTableError(f"{where}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PriceTableError(f"{where}: cannot be read ({exc})") from None
+    where = f"{display_path(path)}{via}"
+    text = read_text(path, PriceTableError, where)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -249,7 +248,7 @@ def load_price_table(path: Path | None = None) -> PriceTable:
 
     Raises PriceTableError naming the file and field for unreadable files, bad TOML and bad values.
     """
-    base_file = _display(DEFAULT_PRICE_TABLE)
+    base_file = display_path(DEFAULT_PRICE_TABLE)
     base = _read_toml(DEFAULT_PRICE_TABLE)
     _check_rows(base, base_file)
     via = ""
@@ -257,7 +256,7 @@ def load_price_table(path: Path | None = None) -> PriceTable:
         path, via = Path(os.environ[PRICE_TABLE_ENV]), f" (from {PRICE_TABLE_ENV})"
     if path is None:
         return _validate(base, (base_file,), None, [base_file] * len(base.get("droplet_sizes", [])))
-    override_file = _display(path)
+    override_file = display_path(path)
     override = _read_toml(path, via)
     _check_rows(override, override_file)
     merged, row_files = _merge(base, override, base_file, override_file)

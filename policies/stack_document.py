@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from policies.input_files import display_path, read_text
+
 
 class StackReadError(Exception):
     """A stack file that cannot be used. The message names the file and what is wrong."""
@@ -62,11 +64,6 @@ class StackDocument:
         return (self.raw.get("terraform", {}) or {}).get("backend", {}) or {}
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def key_lines(text: str, max_depth: int = 3) -> dict[tuple[str, ...], int]:
@@ -133,7 +130,7 @@ def _construct_path(body: Any) -> str:
 
 
 def parse_stack(text: str, path: Path, name: str | None = None) -> StackDocument:
-    display = _display(path)
+    display = display_path(path)
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -173,12 +170,7 @@ def parse_stack(text: str, path: Path, name: str | None = None) -> StackDocument
 
 
 def load_stack(path: Path, name: str | None = None) -> StackDocument:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise StackReadError(f"{_display(path)}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StackReadError(f"{_display(path)}: cannot be read ({exc})") from None
+    text = read_text(path, StackReadError)
     return parse_stack(text, path, name)
 
 
@@ -201,8 +193,8 @@ def discover_stack_files(paths: list[Path]) -> list[tuple[str, Path]]:
                 root = p / "stacks" if (p / "stacks").is_dir() else p
                 candidates = sorted(root.glob("*/cdk.tf.json"))
             if not candidates:
-                raise StackReadError(f"{_display(p)}: no cdk.tf.json found (expected cdktf.out/stacks/<stack>/cdk.tf.json)")
+                raise StackReadError(f"{display_path(p)}: no cdk.tf.json found (expected cdktf.out/stacks/<stack>/cdk.tf.json)")
             found.extend((c.parent.name, c) for c in candidates)
         else:
-            raise StackReadError(f"{_display(p)}: no such file or directory")
+            raise StackReadError(f"{display_path(p)}: no such file or directory")
     return found

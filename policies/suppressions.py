@@ -44,6 +44,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from policies.findings import Finding, Severity, Status
+from policies.input_files import display_path, read_text
 
 DEFAULT_SUPPRESSIONS_PATH = Path("suppressions.toml")
 
@@ -215,15 +216,12 @@ def load_suppressions(path: Path | None = None) -> list[Suppression]:
     """
     explicit = path is not None
     path = Path(path) if explicit else DEFAULT_SUPPRESSIONS_PATH
-    shown = _display(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    shown = display_path(path)
+    if not path.exists():
         if explicit:
-            raise SuppressionError(f"{shown}: suppressions file not found") from None
+            raise SuppressionError(f"{shown}: suppressions file not found")
         return []
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SuppressionError(f"{shown}: cannot read suppressions file: {exc}") from None
+    text = read_text(path, SuppressionError, shown)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:  # its message ends with "(at line N, column M)"
@@ -367,9 +365,3 @@ def _reject_duplicates(shown: str, suppressions: list[Suppression]) -> None:
         seen[key] = suppression.index
 
 
-def _display(path: Path) -> str:
-    """The path as reports show it: relative to the working directory when it lies below it."""
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
