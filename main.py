@@ -31,7 +31,7 @@ def main() -> int:
     if reason is None:
         from policies.checkov_runner import preload
 
-        preload()  # Checkov's import overlaps the synth
+        preload()  # Checkov's service imports it on the other core while we synthesize
     from rich.console import Console
 
     from stacks.synth import run

@@ -1,17 +1,23 @@
-"""Run Checkov (its own checks plus ours) on synthesized stacks, in-process, and turn its records
-into findings with real Terraform addresses.
+"""Run Checkov (its own checks plus ours) on synthesized stacks and turn its records into
+findings with real Terraform addresses.
 
 Checkov on `terraform_json` names resources `resource.<name>` and knows no type; we map each of
 its records back to our resource by file and start line, which it does report correctly.
-In-process, because a Checkov subprocess costs seconds of start-up on every gate run.
+
+Checkov runs in a service process of its own. Importing Checkov costs about a second; `main.py`
+starts the service before it synthesizes, so the import runs on the second core while the first
+one synthesizes. When asked, the service forks one worker per core (Checkov's JSON parsing and
+graph building are pure Python), and a hung Checkov can be killed with its whole process group.
 """
 
 from __future__ import annotations
 
+import atexit
+import multiprocessing
 import os
-import threading
+import signal
+import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from policies.findings import Finding, Severity, Status
 from policies.stack_document import StackDocument
@@ -22,6 +28,7 @@ os.environ.setdefault("CKV_NO_GUIDELINES", "TRUE")
 os.environ.setdefault("BC_SKIP_DOWNLOAD", "TRUE")
 
 DEFAULT_TIMEOUT = float(os.environ.get("HUB_CHECKOV_TIMEOUT", "120"))
+_FORK = multiprocessing.get_context("fork")
 
 
 class CheckovError(Exception):
@@ -35,56 +42,34 @@ _CHECKOV_SEVERITY = {"CRITICAL": Severity.CRITICAL, "HIGH": Severity.HIGH, "MEDI
 class _Loaded:
     runner_cls: type
     filter_cls: type
+    hub_meta: dict[str, tuple[Severity, str, str]]  # check id -> (severity, fix, title) of our checks
+    check_ids: frozenset[str]  # every check id Checkov runs on Terraform, ours included
+    covered_types: frozenset[str]  # resource types our checks name
 
 
 _loaded: _Loaded | None = None
-_load_error: BaseException | None = None
-_load_lock = threading.Lock()
-
-
-def preload() -> threading.Thread:
-    """Import Checkov in the background (it takes about a second) while the caller synthesizes."""
-    thread = threading.Thread(target=_load, name="checkov-import", daemon=True)
-    thread.start()
-    return thread
 
 
 def _load() -> _Loaded:
-    global _loaded, _load_error
-    with _load_lock:
-        if _loaded is not None:
-            return _loaded
-        try:
-            from checkov.runner_filter import RunnerFilter
-            from checkov.terraform_json.runner import TerraformJsonRunner
+    global _loaded
+    if _loaded is None:
+        from checkov.runner_filter import RunnerFilter
+        from checkov.terraform.checks.resource.registry import resource_registry
+        from checkov.terraform_json.runner import TerraformJsonRunner
 
-            from policies.checks import all_checks
+        from policies.checks import all_checks, covered_resource_types
 
-            all_checks()  # registers our checks with Checkov's registry
-            _loaded = _Loaded(TerraformJsonRunner, RunnerFilter)
-        except BaseException as exc:  # noqa: BLE001 - reported as a gate error, never swallowed
-            _load_error = exc
-            raise
-        return _loaded
-
-
-def builtin_check_ids() -> set[str]:
-    """Ids of every check Checkov would run on Terraform (for validating suppressions)."""
-    _load()
-    from checkov.terraform.checks.resource.registry import resource_registry
-
-    return {c.id for checks in resource_registry.checks.values() for c in checks} | {
-        c.id for c in resource_registry.wildcard_checks.get("*", [])
-    }
-
-
-def _hub_meta(check_id: str) -> tuple[Severity, str, str] | None:
-    from policies.checks import all_checks
-
-    for check in all_checks():
-        if check.id == check_id:
-            return check.hub_severity, check.hub_fix, check.name
-    return None
+        ours = all_checks()  # registers our checks with Checkov's registry
+        ids = {c.id for checks in resource_registry.checks.values() for c in checks}
+        ids |= {c.id for checks in resource_registry.wildcard_checks.values() for c in checks}
+        _loaded = _Loaded(
+            TerraformJsonRunner,
+            RunnerFilter,
+            {c.id: (c.hub_severity, c.hub_fix, c.name) for c in ours},
+            frozenset(ids),
+            covered_resource_types(),
+        )
+    return _loaded
 
 
 @dataclass(frozen=True)
@@ -100,6 +85,13 @@ class _Record:
     details: tuple[str, ...]
     guideline: str
     severity: str
+
+
+@dataclass(frozen=True)
+class CheckovResult:
+    findings: list[Finding]
+    check_ids: frozenset[str]  # for validating suppressions
+    covered_types: frozenset[str]  # resource types our per-resource checks know
 
 
 def _scan(files: list[str]) -> list[_Record]:
@@ -141,72 +133,113 @@ def _split(docs: list[StackDocument], parts: int) -> list[list[str]]:
     return [files for _, files in bins if files]
 
 
-def _worker(files: list[str], conn) -> None:
+def _answer(conn, work) -> None:
     try:
-        conn.send(("ok", _scan(files)))
+        conn.send(("ok", work()))
     except BaseException as exc:  # noqa: BLE001 - sent to the parent, which fails the gate
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
     finally:
         conn.close()
 
 
-def _scan_parallel(docs: list[StackDocument], timeout: float) -> list[_Record]:
-    """Checkov in one forked worker per core: its JSON parsing and graph building are pure
-    Python and dominate the gate's time. The workers inherit Checkov already imported."""
-    import multiprocessing
-    import time
-
-    ctx = multiprocessing.get_context("fork")
-    # Even one chunk goes to a worker: a hung Checkov can then be killed at the timeout.
-    chunks = _split(docs, max(1, min(os.cpu_count() or 1, len(docs))))
+def _scan_chunks(chunks: list[list[str]]) -> list[_Record]:
+    """In the service: the first chunk here, each other chunk in a forked worker."""
     workers = []
-    for files in chunks:
-        parent, child = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_worker, args=(files, child), daemon=True)
+    for files in chunks[1:]:
+        parent, child = _FORK.Pipe(duplex=False)
+        proc = _FORK.Process(target=_answer, args=(child, lambda files=files: _scan(files)))
         proc.start()
         child.close()
         workers.append((proc, parent))
-    deadline = time.monotonic() + timeout
-    records: list[_Record] = []
-    try:
-        for proc, conn in workers:
-            if not conn.poll(max(0.0, deadline - time.monotonic())):
-                raise CheckovError(f"Checkov did not finish within {timeout:.0f} s (HUB_CHECKOV_TIMEOUT)")
-            try:
-                status, payload = conn.recv()
-            except EOFError:
-                raise CheckovError("Checkov's worker died without an answer") from None
-            if status != "ok":
-                raise CheckovError(f"Checkov failed: {payload}")
-            records += payload
-    finally:
-        for proc, conn in workers:
-            conn.close()
-            if proc.is_alive():
-                proc.kill()
-            proc.join()
+    records = _scan(chunks[0])
+    for proc, conn in workers:
+        try:
+            status, payload = conn.recv()
+        except EOFError:
+            raise CheckovError("a Checkov worker died without an answer") from None
+        proc.join()
+        if status != "ok":
+            raise CheckovError(payload)
+        records += payload
     return records
 
 
-def run_checkov(docs: list[StackDocument], timeout: float = DEFAULT_TIMEOUT) -> list[Finding]:
-    """Every Checkov result (passed and failed) for the given stacks, as findings."""
-    if not docs:
-        return []
+def _serve(conn) -> None:
+    os.setsid()  # its own process group, so a timeout kills the workers too
     try:
-        _load()
+        loaded = _load()
     except BaseException as exc:  # noqa: BLE001
-        raise CheckovError(f"Checkov could not be loaded: {type(exc).__name__}: {exc}") from None
-    files = {str(d.path): d for d in docs}
+        conn.send(("error", f"Checkov could not be loaded: {type(exc).__name__}: {exc}"))
+        return
     try:
-        records = _scan_parallel(docs, timeout)
-    except CheckovError:
-        raise
-    except BaseException as exc:  # noqa: BLE001
-        raise CheckovError(f"Checkov failed: {type(exc).__name__}: {exc}") from None
+        chunks = conn.recv()
+    except EOFError:
+        return  # the caller finished without needing Checkov
+    _answer(conn, lambda: (_scan_chunks(chunks), loaded.hub_meta, loaded.check_ids, loaded.covered_types))
 
-    by_line = {
-        (str(d.path), r.line): (d, r) for d in docs for r in d.resources
-    }
+
+class CheckovService:
+    """One Checkov process: importing on start, scanning on request."""
+
+    def __init__(self) -> None:
+        self._conn, child = _FORK.Pipe()
+        self._proc = _FORK.Process(target=_serve, args=(child,), name="checkov")
+        self._proc.start()
+        child.close()
+        # A caller that stops early (bad input) must not wait at exit for a service it never used.
+        atexit.register(self.close)
+
+    def scan(self, docs: list[StackDocument], timeout: float) -> tuple:
+        chunks = _split(docs, max(1, min(os.cpu_count() or 1, len(docs))))
+        deadline = time.monotonic() + timeout
+        try:
+            try:
+                self._conn.send(chunks)
+            except (BrokenPipeError, OSError):
+                pass  # it already failed to start; its answer says why
+            if not self._conn.poll(max(0.0, deadline - time.monotonic())):
+                raise CheckovError(f"Checkov did not finish within {timeout:.0f} s (HUB_CHECKOV_TIMEOUT)")
+            try:
+                status, payload = self._conn.recv()
+            except EOFError:
+                raise CheckovError("Checkov's process died without an answer") from None
+            if status != "ok":
+                raise CheckovError(payload if payload.startswith("Checkov") else f"Checkov failed: {payload}")
+            return payload
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        atexit.unregister(self.close)
+        self._conn.close()
+        if self._proc.is_alive():
+            try:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                self._proc.kill()
+        self._proc.join()
+
+
+_service: CheckovService | None = None
+
+
+def preload() -> None:
+    """Start Checkov's service now, so its import overlaps whatever the caller does next."""
+    global _service
+    if _service is None:
+        _service = CheckovService()
+
+
+def run_checkov(docs: list[StackDocument], timeout: float = DEFAULT_TIMEOUT) -> CheckovResult:
+    """Every Checkov result (passed and failed) for the given stacks, as findings."""
+    global _service
+    service, _service = _service or CheckovService(), None
+    if not docs:
+        service.close()
+        return CheckovResult([], frozenset(), frozenset())
+    records, hub_meta, check_ids, covered_types = service.scan(docs, timeout)
+
+    by_line = {(str(d.path), r.line): (d, r) for d in docs for r in d.resources}
     findings: list[Finding] = []
     seen_files: set[str] = set()
     for rec in records:
@@ -219,12 +252,9 @@ def run_checkov(docs: list[StackDocument], timeout: float = DEFAULT_TIMEOUT) -> 
         doc, res = doc_res
         seen_files.add(rec.file)
         status = Status.PASSED if rec.passed else Status.FAILED
-        meta = _hub_meta(rec.check_id)
-        severity, fix, title = meta if meta else (
-            _CHECKOV_SEVERITY.get(rec.severity, Severity.MEDIUM), rec.guideline, rec.check_name
-        )
+        meta = hub_meta.get(rec.check_id)
+        severity, fix, title = meta or (_CHECKOV_SEVERITY.get(rec.severity, Severity.MEDIUM), rec.guideline, rec.check_name)
         details = "; ".join(rec.details)
-        message = details or (title if status is Status.FAILED else "passed")
         findings.append(
             Finding(
                 check_id=rec.check_id,
@@ -235,14 +265,14 @@ def run_checkov(docs: list[StackDocument], timeout: float = DEFAULT_TIMEOUT) -> 
                 construct_path=res.construct_path,
                 file=doc.display_path,
                 line=res.line,
-                message=message,
+                message=details or (title if status is Status.FAILED else "passed"),
                 fix=fix,
                 status=status,
                 source="hub" if meta else "checkov",
             )
         )
     # Checkov passes silently on input it could not read; every stack with resources must have results.
-    for path, doc in files.items():
-        if doc.resources and path not in seen_files:
+    for doc in docs:
+        if doc.resources and str(doc.path) not in seen_files:
             raise CheckovError(f"{doc.display_path}: Checkov returned no result for a stack with {len(doc.resources)} resources")
-    return findings
+    return CheckovResult(findings, check_ids, covered_types)

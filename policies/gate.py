@@ -40,13 +40,12 @@ def load_documents(paths: list[Path]) -> list[StackDocument]:
         raise GateInputError(str(exc)) from None
 
 
-def _unknown_types(docs: list[StackDocument]) -> list[Finding]:
-    from policies.checks import covered_resource_types
+def _unknown_types(docs: list[StackDocument], checked_types: frozenset[str]) -> list[Finding]:
     from policies.cost import PRICED_TYPES
     from policies.pricing import current_price_table
     from policies.stack_rules import RULE_RESOURCE_TYPES
 
-    known = covered_resource_types() | PRICED_TYPES | set(current_price_table().free_resources) | RULE_RESOURCE_TYPES
+    known = checked_types | PRICED_TYPES | set(current_price_table().free_resources) | RULE_RESOURCE_TYPES
     findings = []
     for doc in docs:
         for res in doc.resources:
@@ -101,8 +100,7 @@ def _config_secrets(docs: list[StackDocument]) -> list[Finding]:
 
 def evaluate(docs: list[StackDocument], options: GateOptions) -> tuple[GateResult, list]:
     """Run every policy; return the gate result and the cost estimates (for the cost table)."""
-    from policies.checkov_runner import CheckovError, builtin_check_ids, run_checkov
-    from policies.checks import all_checks
+    from policies.checkov_runner import CheckovError, run_checkov
     from policies.cost import estimate_many
     from policies.pricing import PriceTableError
     from policies.stack_rules import RULE_IDS, run_stack_rules
@@ -115,9 +113,13 @@ def evaluate(docs: list[StackDocument], options: GateOptions) -> tuple[GateResul
 
     errors: list[str] = []
     findings: list[Finding] = []
+    checkov_ids: frozenset[str] = frozenset()
+    checked_types: frozenset[str] | None = None
     try:
         kwargs = {} if options.checkov_timeout is None else {"timeout": options.checkov_timeout}
-        findings += run_checkov(selected, **kwargs)
+        checkov = run_checkov(selected, **kwargs)
+        findings += checkov.findings
+        checkov_ids, checked_types = checkov.check_ids, checkov.covered_types
     except CheckovError as exc:
         errors.append(str(exc))
     # Stack rules see every stack (a zone's header ruleset may live in another), report on the selected.
@@ -129,18 +131,15 @@ def evaluate(docs: list[StackDocument], options: GateOptions) -> tuple[GateResul
         raise GateInputError(str(exc)) from None
     for cost in costs:
         findings += cost.findings
-    findings += _unknown_types(selected)
+    if checked_types is not None:  # without Checkov the gate has failed already
+        findings += _unknown_types(selected, checked_types)
     findings += _config_secrets(selected)
 
     try:
         suppressions = load_suppressions(options.suppressions)
     except ValueError as exc:
         raise GateInputError(str(exc)) from None
-    known = {c.id for c in all_checks()} | set(RULE_IDS) | {"HUB_COST_1", "HUB_COST_2", UNKNOWN_TYPE, SECRET_IN_CONFIG}
-    try:
-        known |= builtin_check_ids()
-    except BaseException:  # noqa: BLE001 - Checkov's failure is already an error above
-        pass
+    known = set(checkov_ids) | set(RULE_IDS) | {"HUB_COST_1", "HUB_COST_2", UNKNOWN_TYPE, SECRET_IN_CONFIG}
     known |= {f.check_id for f in findings}
     findings, problems = apply_suppressions(findings, suppressions, known, options.today, stacks=names)
     findings = sorted(findings + problems, key=Finding.sort_key)
