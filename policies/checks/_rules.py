@@ -14,15 +14,18 @@ importable; inside the project they import it as `policies.checks._rules`.
 from __future__ import annotations
 
 import ipaddress
+import marshal
 import re
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
 from checkov.common.bridgecrew.severities import Severities
 from checkov.common.models.enums import CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
+from checkov.terraform.parser_functions import handle_dynamic_values
 
 try:
     from policies.findings import Severity
@@ -77,12 +80,47 @@ class HubResourceCheck(BaseResourceCheck):
         """Record why the resource fails; Checkov reports `details` with the result."""
         self.details.append(message)
 
+    def scan_entity_conf(self, conf: dict[str, Any], entity_type: str) -> CheckResult:
+        """Checkov's own steps before `scan_resource_conf`, minus repeated work.
+
+        Checkov hands the same conf to every check of a resource, and its base class walks the
+        whole conf for `dynamic` blocks each time. A conf with no "dynamic" string anywhere has no
+        such block, and a walk that found none changed nothing; no check edits a conf, so the
+        other checks of the same conf skip the walk. A conf with dynamic blocks is walked for every
+        check, as Checkov does.
+        """
+        global _static_conf
+        self.entity_type = entity_type
+        if conf.get("count") == [0]:
+            return CheckResult.UNKNOWN
+        if conf is not _static_conf[0]:
+            text = _serialized(conf)
+            if (text is not None and b"dynamic" not in text) or not handle_dynamic_values(conf):
+                _static_conf = (conf, text)  # the reference also keeps its id from being reused
+        return self.scan_resource_conf(conf)
+
     def evaluate(self, conf: dict[str, Any], entity_type: str) -> tuple[CheckResult, list[str]]:
         """Run the check on a Checkov-form conf outside Checkov's runner (gate and tests)."""
         self.details = []
         self.evaluated_keys = []
         result = self.scan_entity_conf(conf, entity_type)
         return result, list(self.details)
+
+
+def _serialized(body: Any) -> bytes | None:
+    """Every string of plain JSON-like data, verbatim (UTF-8), in one C call; None if it cannot.
+
+    marshal version 2 writes no shared references, so the same objects always give the same bytes.
+    """
+    try:
+        return marshal.dumps(body, 2)
+    except ValueError:
+        return None
+
+
+# The last conf known to have no dynamic block, with its _serialized bytes (see
+# HubResourceCheck.scan_entity_conf); NoLiteralSecrets reads the same conf and reuses them.
+_static_conf: tuple[dict[str, Any] | None, bytes | None] = (None, None)
 
 
 # --- Checkov's wrapping --------------------------------------------------------------------------
@@ -199,6 +237,12 @@ def parse_port_range(raw: Any) -> PortRange | None:
         raw = str(raw)
     if not isinstance(raw, str):
         return None
+    return _parse_port_text(raw)
+
+
+@lru_cache(maxsize=1024)
+def _parse_port_text(raw: str) -> PortRange | None:
+    # Cached: every rule of every firewall asks, with a handful of distinct strings.
     text = raw.strip().lower()
     if text in ("all", "0"):
         return ALL_PORTS
@@ -223,11 +267,21 @@ def _networks(addresses: Iterable[str]) -> tuple[list[IPNetwork], list[str]]:
     networks: list[IPNetwork] = []
     unreadable: list[str] = []
     for address in addresses:
-        try:
-            networks.append(ipaddress.ip_network(str(address).strip(), strict=False))
-        except ValueError:
+        network = _network(str(address))
+        if network is None:
             unreadable.append(str(address))
+        else:
+            networks.append(network)
     return networks, unreadable
+
+
+@lru_cache(maxsize=1024)
+def _network(address: str) -> IPNetwork | None:
+    # Cached: every firewall repeats the same few addresses, and ipaddress parses slowly.
+    try:
+        return ipaddress.ip_network(address.strip(), strict=False)
+    except ValueError:
+        return None
 
 
 def _covers_world(networks: Iterable[IPNetwork]) -> bool:
@@ -244,6 +298,12 @@ def is_world(addresses: Iterable[str]) -> bool:
 
     The gate sees only the synthesized JSON, so a `${...}` address could be anything: fail closed.
     """
+    return _is_world(tuple(str(address) for address in addresses))
+
+
+@lru_cache(maxsize=1024)
+def _is_world(addresses: tuple[str, ...]) -> bool:
+    # Cached: the rules of every firewall ask about the same few address lists, per port range.
     networks, unreadable = _networks(addresses)
     return bool(unreadable) or _covers_world(networks)
 
@@ -302,32 +362,71 @@ class FirewallRule:
 
 def firewall_rules(conf: dict[str, Any], direction: str) -> list[FirewallRule]:
     """All `inbound_rule` or `outbound_rule` blocks of a firewall, in order (every rule, not only the first)."""
-    prefix = "source" if direction == "inbound" else "destination"
+    raw = conf.get(f"{direction}_rule")
+    text = _serialized(raw)
+    if text is None:
+        return _read_firewall_rules(raw, direction)
+    return list(_firewall_rules_of(direction, text))
+
+
+@lru_cache(maxsize=16)
+def _firewall_rules_of(direction: str, serialized: bytes) -> tuple[FirewallRule, ...]:
+    # Five checks read the same firewall's rules: read once per content (the serialized rules,
+    # which marshal turns back into equal values). Small: a firewall's checks run together.
+    return tuple(_read_firewall_rules(marshal.loads(serialized), direction))
+
+
+_RULE_KEYS = {
+    direction: (f"{prefix}_addresses", tuple(f"{prefix}_{key}" for key in _PEER_KEYS))
+    for direction, prefix in (("inbound", "source"), ("outbound", "destination"))
+}
+
+
+def _read_firewall_rules(raw: Any, direction: str) -> list[FirewallRule]:
+    address_key, peer_keys = _RULE_KEYS[direction]
     rules: list[FirewallRule] = []
-    for index, block in enumerate(blocks(conf, f"{direction}_rule")):
+    for index, block in enumerate(blocks({"rules": raw}, "rules")):
         raw_protocol = value(block, "protocol")
-        readable = isinstance(raw_protocol, str) and not is_reference(raw_protocol)
-        protocol = raw_protocol.strip().lower() if readable else None
-        raw_ports = value(block, "port_range")
-        if raw_ports in (None, ""):
-            ports, port_text = ALL_PORTS, "all ports (no port_range)"
-        else:
-            parsed = parse_port_range(raw_ports)
-            ports = parsed or ALL_PORTS
-            port_text = str(parsed) if parsed else f"{raw_ports!r} (unreadable, counted as all ports)"
-        peers = tuple(item for key in _PEER_KEYS for item in string_list(block, f"{prefix}_{key}"))
-        rules.append(
-            FirewallRule(
-                direction=direction,
-                index=index,
-                protocol=protocol,
-                ports=ports,
-                port_text=port_text,
-                addresses=tuple(string_list(block, f"{prefix}_addresses")),
-                peers=peers,
-            )
-        )
+        protocol = _protocol(raw_protocol) if isinstance(raw_protocol, str) else None
+        ports, port_text = _rule_ports(value(block, "port_range"))
+        # An absent key reads as an empty list; most rules name one kind of peer of the five.
+        peers = tuple(item for key in peer_keys if key in block for item in _strings(block, key))
+        addresses = _strings(block, address_key) if address_key in block else ()
+        rules.append(FirewallRule(direction, index, protocol, ports, port_text, addresses, peers))
     return rules
+
+
+@lru_cache(maxsize=256)
+def _protocol(raw: str) -> str | None:
+    """The protocol, lower-cased; None when a reference decides it (then it may be any)."""
+    return None if is_reference(raw) else raw.strip().lower()
+
+
+def _rule_ports(raw: Any) -> tuple[PortRange, str]:
+    """(ports, how to show them) of a rule's port_range; every port when missing or unreadable."""
+    try:
+        return _cached_rule_ports(raw)
+    except TypeError:  # unhashable (a list or a block): unreadable, not worth caching
+        return _read_rule_ports(raw)
+
+
+def _read_rule_ports(raw: Any) -> tuple[PortRange, str]:
+    if raw in (None, ""):
+        return ALL_PORTS, "all ports (no port_range)"
+    parsed = parse_port_range(raw)
+    return parsed or ALL_PORTS, str(parsed) if parsed else f"{raw!r} (unreadable, counted as all ports)"
+
+
+# typed: True and 1 (or 1.0) read differently, so they must not share an entry.
+_cached_rule_ports = lru_cache(maxsize=1024, typed=True)(_read_rule_ports)
+
+
+def _strings(block: dict[str, Any], key: str) -> tuple[str, ...]:
+    """string_list as a tuple, with Checkov's usual shape (`[["a", "b"]]`) read directly."""
+    raw = block[key]
+    if type(raw) is list and len(raw) == 1 and type(raw[0]) is list and all(type(s) is str and s for s in raw[0]):
+        return tuple(raw[0])
+    return tuple(string_list(block, key))
 
 
 def world_open_ports(rules: Iterable[FirewallRule], protocol: str) -> list[PortRange]:
@@ -336,18 +435,24 @@ def world_open_ports(rules: Iterable[FirewallRule], protocol: str) -> list[PortR
     Rules are combined per port, so 0.0.0.0/1 on one rule plus 128.0.0.0/1 on another rule for
     the same port counts as the world; likewise "1-32767" plus "32768-65535" counts as all ports.
     """
-    relevant = [rule for rule in rules if rule.matches(protocol) and rule.addresses]
-    cuts = sorted({1, 65536} | {r.ports.low for r in relevant} | {r.ports.high + 1 for r in relevant})
+    relevant = tuple((r.ports.low, r.ports.high, r.addresses) for r in rules if r.matches(protocol) and r.addresses)
+    return list(_world_open_ports(relevant))
+
+
+@lru_cache(maxsize=1024)
+def _world_open_ports(relevant: tuple[tuple[int, int, tuple[str, ...]], ...]) -> tuple[PortRange, ...]:
+    # Cached on (low, high, addresses) of the rules that count: firewalls of every stack repeat them.
+    cuts = sorted({1, 65536} | {low for low, _, _ in relevant} | {high + 1 for _, high, _ in relevant})
     open_ranges: list[PortRange] = []
     for low, next_low in zip(cuts, cuts[1:]):
-        covering = [rule for rule in relevant if rule.ports.contains(low)]
-        addresses = [address for rule in covering for address in rule.addresses]
+        addresses = [address for rule_low, rule_high, rule_addresses in relevant if rule_low <= low <= rule_high
+                     for address in rule_addresses]
         if addresses and is_world(addresses):
             if open_ranges and open_ranges[-1].high == low - 1:
                 open_ranges[-1] = PortRange(open_ranges[-1].low, next_low - 1)
             else:
                 open_ranges.append(PortRange(low, next_low - 1))
-    return open_ranges
+    return tuple(open_ranges)
 
 
 # --- Cloudflare ----------------------------------------------------------------------------------
@@ -391,9 +496,36 @@ def _normalise_key(key: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", key.lower()).strip("_")
 
 
+@lru_cache(maxsize=4096)
 def _is_secret_key(key: str) -> bool:
     name = _normalise_key(key)
     return bool(_SECRET_KEY.search(name)) and not _NOT_SECRET_SUFFIX.search(name)
+
+
+# Every finding of find_secrets needs a string (a key or a value) that holds one of these hints,
+# once ASCII letters are lower-cased: a secret-like key, normalised, contains token, passw(ord|d),
+# passphrase, secret, private(_key), api(_key|key), access(_key), auth(_key) or webhook; the value
+# patterns contain "-----begin ", "_v1_" or "hooks.slack.com/". Two characters outside ASCII
+# lower-case into ASCII letters (U+0130 into "i" and a combining dot, the Kelvin sign U+212A into
+# "k"), so either of them, UTF-8 encoded, is a hint too. Factored by first letter: re runs faster.
+_SECRET_HINT = re.compile(
+    rb"token|p(?:ass(?:w|phrase)|rivate)|secret|a(?:pi|ccess|uth)|webhook|-----begin |_v1_|hooks\.slack\.com/"
+    rb"|\xc4\xb0|\xe2\x84\xaa"
+)
+
+
+def _may_hold_secrets(body: Any) -> bool:
+    """False only when no string anywhere in `body` holds a hint, so the walk would find nothing.
+
+    The scan runs in C over _serialized bytes, far faster than walking the body in Python; a body
+    marshal cannot serialize gets the walk.
+    """
+    conf, text = _static_conf
+    if body is not conf or text is None:
+        text = _serialized(body)
+        if text is None:
+            return True
+    return _SECRET_HINT.search(text.lower()) is not None
 
 
 def _is_literal(text: Any) -> bool:
@@ -407,6 +539,8 @@ def find_secrets(body: Any) -> list[str]:
     pairs and header maps), and any string that looks like a private key, token or webhook URL.
     """
     found: list[str] = []
+    if not _may_hold_secrets(body):
+        return found
 
     def walk(node: Any, path: str, key: str) -> None:
         if isinstance(node, dict):

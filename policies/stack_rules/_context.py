@@ -8,11 +8,13 @@ context that is present but malformed is bad input and raises StackReadError nam
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from policies.stack_document import StackDocument, StackReadError
+from policies.stack_rules._per_stack import once
 from policies.stack_rules._ports import PortRange, parse_port_range
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -76,13 +78,22 @@ class HubContext(BaseModel):
                 raise ValueError(f"{cidr!r} is not a CIDR block") from None
         return v
 
-    @property
-    def admin_networks(self) -> list[IPNetwork]:
-        return [ipaddress.ip_network(c, strict=False) for c in self.admin_cidrs or []]
+
+@lru_cache(maxsize=256)
+def networks(cidrs: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    """The parsed admin CIDRs, once per distinct list: the rules ask for every address they classify."""
+    return tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
 
 
 def hub_context(doc: StackDocument) -> HubContext | None:
-    """The stack's `"//".hub` context, or None when the stack carries none (foreign output)."""
+    """The stack's `"//".hub` context, or None when the stack carries none (foreign output).
+
+    Validated once per loaded stack: every rule asks, and the header rule asks about other stacks.
+    """
+    return once(doc, "hub_context", lambda: _validated_context(doc))
+
+
+def _validated_context(doc: StackDocument) -> HubContext | None:
     meta = doc.raw.get("//")
     raw: Any = meta.get("hub") if isinstance(meta, dict) else None
     if raw is None:

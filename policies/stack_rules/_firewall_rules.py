@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 from policies.stack_document import Resource, StackDocument
+from policies.stack_rules._per_stack import once
 from policies.stack_rules._ports import ALL_PORTS, PortRange, parse_port_range
 from policies.stack_rules._values import blocks, is_reference, string_list
 
 INBOUND, OUTBOUND = "inbound", "outbound"
 
 
-@dataclass(frozen=True)
-class FirewallRule:
+class FirewallRule(NamedTuple):
     """One rule. `protocol` is None when it is a Terraform expression or missing (any protocol);
-    `ports` is None for icmp, and every port when missing or unreadable (fail closed)."""
+    `ports` is None for icmp, and every port when missing or unreadable (fail closed).
+
+    A NamedTuple rather than a frozen dataclass: just as immutable, and several times cheaper to
+    make, which counts with thousands of rules per run.
+    """
 
     direction: str
     index: int
@@ -46,25 +51,40 @@ class FirewallRule:
 
 
 def firewall_rules(doc: StackDocument, firewall: Resource, direction: str) -> list[FirewallRule]:
-    prefix = "source" if direction == INBOUND else "destination"
+    """The firewall's `direction` rules, in order; read once per stack (three rules ask)."""
+    key = ("firewall_rules", id(firewall), direction)
+    # The entry keeps `firewall` alive, so its id cannot be reused by another Resource meanwhile.
+    _, rules = once(doc, key, lambda: (firewall, tuple(_read_rules(doc, firewall, direction))))
+    return list(rules)
+
+
+_PEER_KINDS = ("addresses", "tags", "load_balancer_uids", "droplet_ids", "kubernetes_ids")  # FirewallRule's order
+_PEER_KEYS = {
+    direction: tuple(f"{prefix}_{kind}" for kind in _PEER_KINDS)
+    for direction, prefix in ((INBOUND, "source"), (OUTBOUND, "destination"))
+}
+
+
+def _read_rules(doc: StackDocument, firewall: Resource, direction: str) -> list[FirewallRule]:
     rules = []
     for index, block in enumerate(blocks(doc, firewall, firewall.attrs, f"{direction}_rule")):
-        field = f"{direction}_rule[{index}]"
         raw_protocol = block.get("protocol")
-        readable = isinstance(raw_protocol, str) and not is_reference(raw_protocol)
-        protocol = raw_protocol.strip().lower() if readable else None
+        protocol = _protocol(raw_protocol) if isinstance(raw_protocol, str) else None
         ports = None if protocol == "icmp" else (parse_port_range(block.get("port_range", "all")) or ALL_PORTS)
-        rules.append(
-            FirewallRule(
-                direction=direction,
-                index=index,
-                protocol=protocol,
-                ports=ports,
-                addresses=tuple(string_list(doc, firewall, block, f"{prefix}_addresses", field)),
-                tags=tuple(string_list(doc, firewall, block, f"{prefix}_tags", field)),
-                load_balancer_uids=tuple(string_list(doc, firewall, block, f"{prefix}_load_balancer_uids", field)),
-                droplet_ids=tuple(string_list(doc, firewall, block, f"{prefix}_droplet_ids", field)),
-                kubernetes_ids=tuple(string_list(doc, firewall, block, f"{prefix}_kubernetes_ids", field)),
-            )
-        )
+        peers = []
+        for key in _PEER_KEYS[direction]:
+            raw = block.get(key)
+            if raw is None:
+                peers.append(())
+            elif type(raw) is list and all(type(item) is str for item in raw):
+                peers.append(tuple(raw))  # the usual shape, without string_list's checks
+            else:
+                peers.append(tuple(string_list(doc, firewall, block, key, f"{direction}_rule[{index}]")))
+        rules.append(FirewallRule(direction, index, protocol, ports, *peers))
     return rules
+
+
+@lru_cache(maxsize=256)
+def _protocol(raw: str) -> str | None:
+    """The protocol, lower-cased; None when a Terraform expression decides it."""
+    return None if is_reference(raw) else raw.strip().lower()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 MAX_PORT = 65535
 _RANGE = re.compile(r"^\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?$")
@@ -39,6 +40,12 @@ def parse_port_range(raw: object) -> PortRange | None:
         raw = str(raw)
     if not isinstance(raw, str):
         return None
+    return _parse_text(raw)
+
+
+@lru_cache(maxsize=1024)
+def _parse_text(raw: str) -> PortRange | None:
+    # Every firewall rule and graph edge asks, with a handful of distinct strings per run.
     text = raw.strip().lower()
     if text in ("all", "0"):
         return ALL_PORTS

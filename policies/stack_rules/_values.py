@@ -9,6 +9,7 @@ nothing passes because it could not be read.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from policies.stack_document import Resource, StackDocument, StackReadError
@@ -33,9 +34,11 @@ def _is_scalar(item: Any) -> bool:
 def string_list(doc: StackDocument, res: Resource, body: dict[str, Any], key: str, field: str = "") -> list[str]:
     """A list-of-strings attribute; a whole-list expression (`"${var.tags}"`) stays one item."""
     raw = body.get(key)
-    where = f"{field}.{key}" if field else key
     if raw is None:
         return []
+    if type(raw) is list and all(type(item) is str for item in raw):
+        return list(raw)  # the usual shape, answered without the checks below
+    where = f"{field}.{key}" if field else key
     if isinstance(raw, str):
         if not is_reference(raw):
             raise bad_value(doc, res, where, "a list of strings", raw)
@@ -60,14 +63,22 @@ def blocks(doc: StackDocument, res: Resource, body: dict[str, Any], key: str, fi
 def referenced_names(value: Any, resource_type: str) -> list[str]:
     """Names of the `resource_type` resources a value refers to: `${digitalocean_droplet.web.id}`,
     `${digitalocean_droplet.web[0].id}` and `${digitalocean_droplet.web.*.id}` all name `web`."""
-    pattern = re.compile(r"(?<![\w.])" + re.escape(resource_type) + r"\.([A-Za-z_][\w-]*)")
+    pattern = _reference_pattern(resource_type)
+    needle = resource_type + "."  # every match contains it; most values (tags, addresses) do not
     texts = value if isinstance(value, list) else [value]
-    return [name for text in texts if isinstance(text, str) for name in pattern.findall(text)]
+    return [name for text in texts if isinstance(text, str) and needle in text for name in pattern.findall(text)]
+
+
+@lru_cache(maxsize=64)
+def _reference_pattern(resource_type: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![\w.])" + re.escape(resource_type) + r"\.([A-Za-z_][\w-]*)")
 
 
 def resolve_tag(doc: StackDocument, tag: str) -> str:
     """A tag's literal name: a reference to a `digitalocean_tag` resource of the stack becomes that
     tag's literal `name`; anything else is returned as written."""
+    if not isinstance(tag, str) or "digitalocean_tag." not in tag:
+        return tag  # no reference to a tag resource (the usual case): nothing to resolve
     names = referenced_names(tag, "digitalocean_tag")
     if len(names) == 1 and tag.startswith("${") and tag.endswith("}"):
         target = doc.by_address(f"digitalocean_tag.{names[0]}")

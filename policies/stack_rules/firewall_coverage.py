@@ -33,7 +33,9 @@ def _named_tags(doc: StackDocument, firewall: Resource) -> list[tuple[str, str]]
     named = [("tags", resolve_tag(doc, t)) for t in string_list(doc, firewall, firewall.attrs, "tags")]
     for direction, key in ((INBOUND, "source_tags"), (OUTBOUND, "destination_tags")):
         for rule in firewall_rules(doc, firewall, direction):
-            named += [(f"{rule.field}.{key}", resolve_tag(doc, t)) for t in rule.tags]
+            if rule.tags:
+                field = f"{rule.field}.{key}"
+                named += [(field, resolve_tag(doc, t)) for t in rule.tags]
     return named
 
 

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
-from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 from policies.findings import Finding, Severity
 from policies.stack_document import Resource, StackDocument
-from policies.stack_rules._context import GraphEdge, HubContext, hub_context
+from policies.stack_rules._context import GraphEdge, HubContext, hub_context, networks
 from policies.stack_rules._findings import RuleFindings
 from policies.stack_rules._firewall_rules import INBOUND, OUTBOUND, FirewallRule, firewall_rules
 from policies.stack_rules._generator import service_graph as graph_words
-from policies.stack_rules._ports import describe, uncovered
+from policies.stack_rules._per_stack import once_per_run
+from policies.stack_rules._ports import PortRange, describe, uncovered
 from policies.stack_rules._values import droplet_tags, exists, referenced_names, resolve_tag, string_list
 
 RULE_ID = "HUB_STACK_3"
@@ -36,8 +38,7 @@ RULE = RuleFindings(RULE_ID, TITLE, SEVERITY, FIX)
 UNNAMED = ""  # a peer the graph has no word for, so no edge can declare it
 
 
-@dataclass(frozen=True)
-class Peer:
+class Peer(NamedTuple):  # a NamedTuple: rules hash thousands of them, and a tuple hashes in C
     kind: str  # a role, graph_words.PUBLIC/ADMIN/LOAD_BALANCER/INTERNET, or UNNAMED
     is_role: bool
 
@@ -59,13 +60,15 @@ def _droplet_roles(doc: StackDocument, names: list[str], env: str) -> dict[str, 
     return roles
 
 
-def _address_kind(address: str, direction: str, ctx: HubContext) -> str:
+@lru_cache(maxsize=1024)
+def _classify_address(address: str, direction: str, admin_cidrs: tuple[str, ...]) -> str:
+    # Cached: the same few addresses recur in every firewall of every stack, and parsing is slow.
     try:
         network = ipaddress.ip_network(address.strip(), strict=False)
     except ValueError:
         return UNNAMED  # a Terraform expression or a typo: nothing can be said about it
     if direction == INBOUND and any(
-        network.version == admin.version and network.subnet_of(admin) for admin in ctx.admin_networks
+        network.version == admin.version and network.subnet_of(admin) for admin in networks(admin_cidrs)
     ):
         return graph_words.ADMIN
     if network.prefixlen == 0 or network.is_global:
@@ -77,44 +80,100 @@ def _address_kind(address: str, direction: str, ctx: HubContext) -> str:
 def _peers(doc: StackDocument, rule: FirewallRule, ctx: HubContext, env: str) -> dict[Peer, list[str]]:
     """Each peer kind of the rule, with how the firewall wrote it (for the message)."""
     peers: dict[Peer, list[str]] = defaultdict(list)
-    for address in rule.addresses:
-        peers[Peer(_address_kind(address, rule.direction, ctx), False)].append(address)
+    if rule.addresses:
+        admin_cidrs = tuple(ctx.admin_cidrs or ())
+        for address in rule.addresses:
+            peers[_address_peer(address, rule.direction, admin_cidrs)].append(address)
     for raw in rule.tags:
         tag = resolve_tag(doc, raw)
-        role = _role_of_tag(tag, env)
-        peers[Peer(role or UNNAMED, role is not None)].append(f"tag {tag}")
+        peers[_tag_peer(tag, env)].append(f"tag {tag}")
     for uid in rule.load_balancer_uids:
-        peers[Peer(graph_words.LOAD_BALANCER, False)].append(f"load balancer {uid}")
-    listed = referenced_names(list(rule.droplet_ids), "digitalocean_droplet")
-    for name, roles in _droplet_roles(doc, listed, env).items():
-        for role in sorted(roles) or [UNNAMED]:
-            peers[Peer(role, role != UNNAMED)].append(f"droplet {name}")
-    unresolved = [d for d in rule.droplet_ids if not referenced_names(d, "digitalocean_droplet")]
-    peers[Peer(UNNAMED, False)].extend(f"droplet {d}" for d in unresolved)
-    peers[Peer(UNNAMED, False)].extend(f"kubernetes cluster {k}" for k in rule.kubernetes_ids)
-    return {peer: shown for peer, shown in peers.items() if shown}
+        peers[_LOAD_BALANCER_PEER].append(f"load balancer {uid}")
+    if rule.droplet_ids:
+        listed = referenced_names(list(rule.droplet_ids), "digitalocean_droplet")
+        for name, roles in _droplet_roles(doc, listed, env).items():
+            for role in sorted(roles) or [UNNAMED]:
+                peers[Peer(role, role != UNNAMED)].append(f"droplet {name}")
+        unresolved = [d for d in rule.droplet_ids if not referenced_names(d, "digitalocean_droplet")]
+        if unresolved:
+            peers[_UNNAMED_PEER].extend(f"droplet {d}" for d in unresolved)
+    if rule.kubernetes_ids:
+        peers[_UNNAMED_PEER].extend(f"kubernetes cluster {k}" for k in rule.kubernetes_ids)
+    return peers
 
 
-def _declaring_edges(graph: list[GraphEdge], rule: FirewallRule, role: str, peer: Peer) -> list[GraphEdge]:
+_LOAD_BALANCER_PEER = Peer(graph_words.LOAD_BALANCER, False)
+_UNNAMED_PEER = Peer(UNNAMED, False)
+
+
+@lru_cache(maxsize=1024)
+def _address_peer(address: str, direction: str, admin_cidrs: tuple[str, ...]) -> Peer:
+    return Peer(_classify_address(address, direction, admin_cidrs), False)
+
+
+@lru_cache(maxsize=1024)
+def _tag_peer(tag: str, env: str) -> Peer:
+    role = _role_of_tag(tag, env)
+    return Peer(role or UNNAMED, role is not None)
+
+
+class _GraphIndex:
+    """What one service graph declares, worked out once per kind of opening and shared in a run by
+    every stack that declares the same graph (the previews all do), not once per firewall rule."""
+
+    def __init__(self, graph: list[GraphEdge]):
+        self.graph = graph
+        self._declared: dict[tuple, tuple[bool, tuple[PortRange, ...]]] = {}
+        self._verdicts: dict[tuple, str | None] = {}
+
+    def undeclared(self, rule: FirewallRule, role: str, peer: Peer) -> str | None:
+        """_undeclared, once per (direction, protocol, ports, role, peer): all it depends on."""
+        ports = (rule.ports.low, rule.ports.high) if rule.ports is not None else None
+        key = (rule.direction, rule.protocol, ports, role, peer)
+        try:
+            return self._verdicts[key]
+        except KeyError:
+            left = self._verdicts[key] = _undeclared(self, rule, role, peer)
+            return left
+
+    def declared(self, direction: str, protocol: str, role: str, peer: Peer) -> tuple[bool, tuple[PortRange, ...]]:
+        """Whether some edge declares this opening, and the port ranges those edges declare."""
+        key = (direction, protocol, role, peer)
+        found = self._declared.get(key)
+        if found is None:
+            edges = _declaring_edges(self.graph, direction, protocol, role, peer)
+            found = self._declared[key] = (bool(edges), tuple(r for e in edges if (r := e.port_range) is not None))
+        return found
+
+
+def _graph_index(all_docs: list[StackDocument], graph: list[GraphEdge]) -> _GraphIndex:
+    signature = tuple((e.source, e.target, e.protocol, e.ports) for e in graph)
+    return once_per_run(all_docs, ("service_graph_index", signature), lambda: _GraphIndex(graph))
+
+
+def _declaring_edges(graph: list[GraphEdge], direction: str, protocol: str, role: str, peer: Peer) -> list[GraphEdge]:
     everyone = graph_words.ALL_ROLES
 
     def names_peer(word: str) -> bool:
         return word == peer.kind or (peer.is_role and word == everyone)
 
-    same_protocol = [e for e in graph if e.protocol == rule.protocol]
-    if rule.direction == INBOUND:
+    same_protocol = [e for e in graph if e.protocol == protocol]
+    if direction == INBOUND:
         return [e for e in same_protocol if e.target in (role, everyone) and names_peer(e.source)]
     return [e for e in same_protocol if e.source in (role, everyone) and names_peer(e.target)]
 
 
-def _undeclared(graph: list[GraphEdge], rule: FirewallRule, role: str, peer: Peer) -> str | None:
+def _undeclared(index: _GraphIndex, rule: FirewallRule, role: str, peer: Peer) -> str | None:
     """What part of the opening no edge declares (protocol and ports), or None when all is declared."""
     if rule.protocol is None:
         return "any protocol (the protocol is missing or a Terraform expression)"
-    edges = _declaring_edges(graph, rule, role, peer) if peer.kind != UNNAMED else []
+    if peer.kind == UNNAMED:
+        has_edges, ranges = False, ()
+    else:
+        has_edges, ranges = index.declared(rule.direction, rule.protocol, role, peer)
     if rule.ports is None:  # icmp
-        return None if edges else rule.protocol
-    left = uncovered(rule.ports, [r for e in edges if (r := e.port_range) is not None])
+        return None if has_edges else rule.protocol
+    left = uncovered(rule.ports, ranges)
     return f"{rule.protocol} {describe(left)}" if left else None
 
 
@@ -146,6 +205,7 @@ def evaluate(doc: StackDocument, all_docs: list[StackDocument]) -> list[Finding]
         ]
     env = ctx.environment or doc.name
     graph = list(ctx.service_graph)
+    index = _graph_index(all_docs, graph)
     findings: list[Finding] = []
     firewalls = [f for f in doc.of_type("digitalocean_firewall") if exists(f)]
     for firewall in firewalls:
@@ -158,11 +218,12 @@ def evaluate(doc: StackDocument, all_docs: list[StackDocument]) -> list[Finding]
             )
             findings.append(RULE.failed(doc, firewall, message, firewall=name))
             continue
+        ordered_roles = sorted(roles)
         for direction in (INBOUND, OUTBOUND):
             for rule in firewall_rules(doc, firewall, direction):
                 for peer, shown in _peers(doc, rule, ctx, env).items():
-                    for role in sorted(roles):
-                        left = _undeclared(graph, rule, role, peer)
+                    for role in ordered_roles:
+                        left = index.undeclared(rule, role, peer)
                         if left is None:
                             continue
                         message = (

@@ -22,6 +22,7 @@ from policies.stack_rules._edge_headers import (
 )
 from policies.stack_rules._findings import RuleFindings
 from policies.stack_rules._generator import security_headers as generator_headers
+from policies.stack_rules._per_stack import once, once_per_run
 from policies.stack_rules._values import is_reference
 
 RULE_ID = "HUB_STACK_1"
@@ -128,12 +129,29 @@ def _proxied(record: Resource) -> bool:
     return raw is True or (isinstance(raw, str) and (raw.strip().lower() == "true" or is_reference(raw)))
 
 
+def _header_rulesets(doc: StackDocument) -> list[Resource]:
+    return once(doc, "header_rulesets", lambda: [r for r in doc.of_type("cloudflare_ruleset") if is_header_ruleset(r)])
+
+
+def _zone_owners(all_docs: list[StackDocument], zone: str) -> list[StackDocument]:
+    """The stacks that own `zone`, in run order; found once per run, not once per proxied record."""
+
+    def build() -> dict[str, list[int]]:
+        owners: dict[str, list[int]] = {}  # positions in all_docs: the run's values hold no documents
+        for position, other in enumerate(all_docs):  # validates every context, as looking each up would
+            if (c := hub_context(other)) is not None and c.zone is not None and c.owns_zone:
+                owners.setdefault(c.zone, []).append(position)
+        return owners
+
+    return [all_docs[position] for position in once_per_run(all_docs, "zone_owners", build).get(zone, [])]
+
+
 def _rulesets_for(
     doc: StackDocument, record: Resource, ctx: HubContext | None, all_docs: list[StackDocument]
 ) -> tuple[list[tuple[StackDocument, Resource]], str]:
     """The header rulesets that serve the record's zone, or none and the reason."""
     zone_id = record.attrs.get("zone_id")
-    same = [r for r in doc.of_type("cloudflare_ruleset") if is_header_ruleset(r) and r.attrs.get("zone_id") == zone_id]
+    same = [r for r in _header_rulesets(doc) if r.attrs.get("zone_id") == zone_id]
     if same:
         return [(doc, r) for r in same], ""
     if ctx is None or not ctx.zone:
@@ -143,17 +161,13 @@ def _rulesets_for(
         )
     if ctx.owns_zone is not False:
         return [], f"this stack owns zone {ctx.zone} but has no {RULESET_KIND} for zone_id {zone_id}"
-    owners = [
-        other
-        for other in all_docs
-        if other is not doc and (c := hub_context(other)) is not None and c.zone == ctx.zone and c.owns_zone
-    ]
+    owners = [other for other in _zone_owners(all_docs, ctx.zone) if other is not doc]
     if not owners:
         return [], (
             f"zone {ctx.zone} is owned by another stack, and no stack of this run owns it; "
             "gate this stack together with the zone's owner"
         )
-    found = [(o, r) for o in owners for r in o.of_type("cloudflare_ruleset") if is_header_ruleset(r)]
+    found = [(o, r) for o in owners for r in _header_rulesets(o)]
     if not found:
         names = ", ".join(o.name for o in owners)
         return [], f"zone {ctx.zone} is owned by stack {names}, which has no {RULESET_KIND}"

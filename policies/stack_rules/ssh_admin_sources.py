@@ -8,10 +8,11 @@ source of an inbound rule that includes tcp port 22 to lie inside one of them.
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 
 from policies.findings import Finding, Severity
 from policies.stack_document import StackDocument
-from policies.stack_rules._context import hub_context
+from policies.stack_rules._context import hub_context, networks
 from policies.stack_rules._findings import RuleFindings
 from policies.stack_rules._firewall_rules import INBOUND, firewall_rules
 from policies.stack_rules._values import exists
@@ -29,12 +30,14 @@ RULE = RuleFindings(RULE_ID, TITLE, SEVERITY, FIX)
 SSH_PORT = 22
 
 
-def _inside(address: str, admin_networks) -> bool:
+@lru_cache(maxsize=1024)
+def _inside(address: str, admin_cidrs: tuple[str, ...]) -> bool:
+    # Cached: every firewall of a stack repeats the same admin addresses, and ipaddress parses slowly.
     try:
         network = ipaddress.ip_network(address.strip(), strict=False)
     except ValueError:
         return False  # a Terraform expression or a typo cannot be shown to be an admin network
-    return any(network.version == admin.version and network.subnet_of(admin) for admin in admin_networks)
+    return any(network.version == admin.version and network.subnet_of(admin) for admin in networks(admin_cidrs))
 
 
 def evaluate(doc: StackDocument, all_docs: list[StackDocument]) -> list[Finding]:
@@ -48,7 +51,7 @@ def evaluate(doc: StackDocument, all_docs: list[StackDocument]) -> list[Finding]
                 severity=Severity.INFO,
             )
         ]
-    admins = ctx.admin_networks
+    admin_cidrs = tuple(ctx.admin_cidrs)
     findings: list[Finding] = []
     rules_seen = 0
     for firewall in (f for f in doc.of_type("digitalocean_firewall") if exists(f)):
@@ -57,7 +60,7 @@ def evaluate(doc: StackDocument, all_docs: list[StackDocument]) -> list[Finding]
             if not rule.opens("tcp", SSH_PORT):
                 continue
             rules_seen += 1
-            outside = [a for a in rule.addresses if not _inside(a, admins)]
+            outside = [a for a in rule.addresses if not _inside(a, admin_cidrs)]
             outside += [f"tag {t}" for t in rule.tags]
             outside += [f"load balancer {u}" for u in rule.load_balancer_uids]
             outside += [f"droplet {d}" for d in rule.droplet_ids]
