@@ -69,7 +69,7 @@ def _unknown_types(docs: list[StackDocument], checked_types: frozenset[str]) -> 
 
 def _config_secrets(docs: list[StackDocument]) -> list[Finding]:
     """Provider blocks, backends and variable defaults are out of reach of per-resource checks."""
-    from policies.checks._rules import find_secrets
+    from policies.secrets import find_secrets
 
     findings = []
     for doc in docs:
@@ -124,7 +124,10 @@ def evaluate(docs: list[StackDocument], options: GateOptions) -> tuple[GateResul
         errors.append(str(exc))
     # Stack rules see every stack (a zone's header ruleset may live in another), report on the selected.
     names = {d.name for d in selected}
-    findings += [f for f in run_stack_rules(docs) if f.stack in names]
+    try:
+        findings += [f for f in run_stack_rules(docs) if f.stack in names]
+    except StackReadError as exc:  # a stack whose shape the rules cannot read
+        raise GateInputError(str(exc)) from None
     try:
         costs = estimate_many(selected)
     except PriceTableError as exc:

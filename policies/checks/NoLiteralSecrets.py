@@ -3,9 +3,9 @@
 from checkov.common.models.enums import CheckCategories
 
 try:
-    from policies.checks._rules import CheckResult, HubResourceCheck, Severity, find_secrets
+    from policies.checks._rules import CheckResult, HubResourceCheck, Severity, find_secrets, known_serialization
 except ModuleNotFoundError:  # loaded by Checkov from --external-checks-dir as a loose file
-    from _rules import CheckResult, HubResourceCheck, Severity, find_secrets
+    from _rules import CheckResult, HubResourceCheck, Severity, find_secrets, known_serialization
 
 
 class NoLiteralSecrets(HubResourceCheck):
@@ -23,7 +23,7 @@ class NoLiteralSecrets(HubResourceCheck):
 
     def scan_resource_conf(self, conf):
         self.evaluated_keys = []
-        for secret in find_secrets(conf):
+        for secret in find_secrets(conf, known_serialization(conf)):
             self.fail(secret)
         return CheckResult.FAILED if self.details else CheckResult.PASSED
 

@@ -33,6 +33,9 @@ except ModuleNotFoundError:  # loaded as a loose file by Checkov: the project ro
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from policies.findings import Severity
 
+# Light helpers shared with the gate, which must not import Checkov to read a provider block.
+from policies.secrets import find_secrets, is_reference, serialized, value  # noqa: E402
+
 __all__ = [
     "ALL_PORTS",
     "CheckResult",
@@ -45,6 +48,7 @@ __all__ = [
     "checkov_conf",
     "droplet_tag_values",
     "find_secrets",
+    "known_serialization",
     "firewall_rules",
     "is_reference",
     "is_true",
@@ -57,8 +61,6 @@ __all__ = [
     "ZONE_SETTING_TYPES",
 ]
 
-# Keys Checkov adds (line numbers) or cdktf adds (construct metadata) that are not resource attributes.
-_NOT_ATTRIBUTES = frozenset({"//", "__startline__", "__endline__"})
 
 
 class HubResourceCheck(BaseResourceCheck):
@@ -94,7 +96,7 @@ class HubResourceCheck(BaseResourceCheck):
         if conf.get("count") == [0]:
             return CheckResult.UNKNOWN
         if conf is not _static_conf[0]:
-            text = _serialized(conf)
+            text = serialized(conf)
             if (text is not None and b"dynamic" not in text) or not handle_dynamic_values(conf):
                 _static_conf = (conf, text)  # the reference also keeps its id from being reused
         return self.scan_resource_conf(conf)
@@ -107,20 +109,15 @@ class HubResourceCheck(BaseResourceCheck):
         return result, list(self.details)
 
 
-def _serialized(body: Any) -> bytes | None:
-    """Every string of plain JSON-like data, verbatim (UTF-8), in one C call; None if it cannot.
-
-    marshal version 2 writes no shared references, so the same objects always give the same bytes.
-    """
-    try:
-        return marshal.dumps(body, 2)
-    except ValueError:
-        return None
-
-
 # The last conf known to have no dynamic block, with its _serialized bytes (see
 # HubResourceCheck.scan_entity_conf); NoLiteralSecrets reads the same conf and reuses them.
 _static_conf: tuple[dict[str, Any] | None, bytes | None] = (None, None)
+
+
+def known_serialization(conf: dict[str, Any]) -> bytes | None:
+    """`serialized(conf)` if scan_entity_conf already made it for this very conf, else None."""
+    cached, text = _static_conf
+    return text if conf is cached else None
 
 
 # --- Checkov's wrapping --------------------------------------------------------------------------
@@ -135,16 +132,6 @@ def checkov_conf(body: dict[str, Any]) -> dict[str, Any]:
     from checkov.terraform_json.parser import hclify  # imported late: only the gate and tests need it
 
     return hclify(body)
-
-
-def value(conf: dict[str, Any], key: str, default: Any = None) -> Any:
-    """The attribute `key` with Checkov's one-element list wrapper removed (`default` when absent)."""
-    if key not in conf:
-        return default
-    raw = conf[key]
-    if isinstance(raw, list) and len(raw) == 1 and not isinstance(raw[0], dict):
-        raw = raw[0]
-    return default if raw is None else raw
 
 
 def blocks(conf: dict[str, Any], key: str) -> list[dict[str, Any]]:
@@ -178,14 +165,6 @@ def string_list(conf: dict[str, Any], key: str) -> list[str]:
 def is_true(conf: dict[str, Any], key: str) -> bool:
     """True only for a literal true (Checkov already turns the strings "true"/"false" into booleans)."""
     return value(conf, key) is True
-
-
-_REFERENCE = re.compile(r"\$\{.*\}", re.DOTALL)
-
-
-def is_reference(text: Any) -> bool:
-    """Whether a value contains a Terraform `${...}` expression, so its real value is unknown here."""
-    return isinstance(text, str) and bool(_REFERENCE.search(text))
 
 
 def droplet_tag_values(conf: dict[str, Any], prefix: str) -> list[str]:
@@ -363,7 +342,7 @@ class FirewallRule:
 def firewall_rules(conf: dict[str, Any], direction: str) -> list[FirewallRule]:
     """All `inbound_rule` or `outbound_rule` blocks of a firewall, in order (every rule, not only the first)."""
     raw = conf.get(f"{direction}_rule")
-    text = _serialized(raw)
+    text = serialized(raw)
     if text is None:
         return _read_firewall_rules(raw, direction)
     return list(_firewall_rules_of(direction, text))
@@ -474,98 +453,4 @@ def zone_setting(conf: dict[str, Any], entity_type: str, setting_id: str) -> tup
     if value(conf, "setting_id") != setting_id:
         return False, None
     return True, value(conf, "value")
-
-# --- Secrets -------------------------------------------------------------------------------------
-
-_SECRET_KEY = re.compile(
-    r"(?:^|_)(?:token|password|passwd|passphrase|secret|private_key|api_key|apikey|access_key|auth_key"
-    r"|webhook(?:_url)?)(?:$|_)"
-)
-# Names that merely point at or describe a secret rather than hold one.
-_NOT_SECRET_SUFFIX = re.compile(r"_(?:id|ids|name|names|type|path|file|ttl|length|version|enabled)$")
-_SECRET_VALUES = (
-    ("a PEM private key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")),
-    ("a DigitalOcean API token", re.compile(r"\bdo[opr]_v1_[0-9a-f]{64}\b")),
-    ("a Slack webhook URL", re.compile(r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+")),
-)
-# Attribute names that only wrap the value of their parent key, as in headers {"X-Api-Key": {"value": ...}}.
-_VALUE_WRAPPERS = frozenset({"value", "values", "content"})
-
-
-def _normalise_key(key: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", key.lower()).strip("_")
-
-
-@lru_cache(maxsize=4096)
-def _is_secret_key(key: str) -> bool:
-    name = _normalise_key(key)
-    return bool(_SECRET_KEY.search(name)) and not _NOT_SECRET_SUFFIX.search(name)
-
-
-# Every finding of find_secrets needs a string (a key or a value) that holds one of these hints,
-# once ASCII letters are lower-cased: a secret-like key, normalised, contains token, passw(ord|d),
-# passphrase, secret, private(_key), api(_key|key), access(_key), auth(_key) or webhook; the value
-# patterns contain "-----begin ", "_v1_" or "hooks.slack.com/". Two characters outside ASCII
-# lower-case into ASCII letters (U+0130 into "i" and a combining dot, the Kelvin sign U+212A into
-# "k"), so either of them, UTF-8 encoded, is a hint too. Factored by first letter: re runs faster.
-_SECRET_HINT = re.compile(
-    rb"token|p(?:ass(?:w|phrase)|rivate)|secret|a(?:pi|ccess|uth)|webhook|-----begin |_v1_|hooks\.slack\.com/"
-    rb"|\xc4\xb0|\xe2\x84\xaa"
-)
-
-
-def _may_hold_secrets(body: Any) -> bool:
-    """False only when no string anywhere in `body` holds a hint, so the walk would find nothing.
-
-    The scan runs in C over _serialized bytes, far faster than walking the body in Python; a body
-    marshal cannot serialize gets the walk.
-    """
-    conf, text = _static_conf
-    if body is not conf or text is None:
-        text = _serialized(body)
-        if text is None:
-            return True
-    return _SECRET_HINT.search(text.lower()) is not None
-
-
-def _is_literal(text: Any) -> bool:
-    return isinstance(text, str) and text.strip() != "" and not is_reference(text)
-
-
-def find_secrets(body: Any) -> list[str]:
-    """Describe every secret-looking literal in a resource body (Checkov form or plain JSON alike).
-
-    Flags a literal under a secret-sounding key (also `{"name": "DB_PASSWORD", "value": "..."}`
-    pairs and header maps), and any string that looks like a private key, token or webhook URL.
-    """
-    found: list[str] = []
-    if not _may_hold_secrets(body):
-        return found
-
-    def walk(node: Any, path: str, key: str) -> None:
-        if isinstance(node, dict):
-            # nested {"name": "DB_PASSWORD", "value": "..."} pairs; a resource's own "name" is not one
-            named = (value(node, "name") or value(node, "key")) if path else None
-            if isinstance(named, str) and _is_secret_key(named) and _is_literal(value(node, "value")):
-                found.append(f"{path or '.'}: literal value for {named!r}")
-            for child_key, child in node.items():
-                if child_key in _NOT_ATTRIBUTES:
-                    continue
-                child_path = f"{path}.{child_key}" if path else str(child_key)
-                # a wrapper such as "value" inherits its parent's key, so headers {"X-Api-Key": {"value": ...}} count
-                context = key if child_key in _VALUE_WRAPPERS and key else str(child_key)
-                walk(child, child_path, context)
-        elif isinstance(node, list):
-            wrapped = len(node) == 1  # Checkov's one-element wrapper: keep the path readable
-            for index, child in enumerate(node):
-                walk(child, path if wrapped else f"{path}[{index}]", key)
-        elif isinstance(node, str):
-            looks_like = [description for description, pattern in _SECRET_VALUES if pattern.search(node)]
-            if looks_like:
-                found.append(f"{path}: looks like {' and '.join(looks_like)}")
-            elif key and _is_secret_key(key) and _is_literal(node):
-                found.append(f"{path}: literal value under the secret-like key {key!r}")
-
-    walk(body, "", "")
-    return found
 

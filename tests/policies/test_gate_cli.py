@@ -137,6 +137,17 @@ def test_unusable_stack_exits_2(tmp_path, content, expected):
     assert proc.returncode == 2 and expected in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_badly_shaped_attribute_exits_2(tmp_path):
+    stack = tmp_path / "odd" / "cdk.tf.json"
+    stack.parent.mkdir()
+    doc = json.loads(INSECURE.read_text())
+    doc["resource"]["digitalocean_firewall"]["app_fw"]["tags"] = "hunter2"
+    stack.write_text(json.dumps(doc, indent=2))
+    proc = gate("check", str(stack), tmp_path=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "digitalocean_firewall.app_fw.tags" in proc.stderr
+
+
 def test_missing_path_and_unknown_env_exit_2(out, tmp_path):
     proc = gate("check", str(tmp_path / "nowhere"), tmp_path=tmp_path)
     assert proc.returncode == 2 and "no such file or directory" in proc.stderr

@@ -1,0 +1,138 @@
+"""Secret-looking literals in a resource or configuration body, and the small value readers they
+need. Works on Checkov's list-wrapped form and on plain Terraform JSON alike, and imports nothing
+from Checkov, so the gate can scan provider and backend blocks without loading it."""
+
+from __future__ import annotations
+
+import marshal
+import re
+from functools import lru_cache
+from typing import Any
+
+# Keys Checkov adds (line numbers) or cdktf adds (construct metadata) that are not resource attributes.
+_NOT_ATTRIBUTES = frozenset({"//", "__startline__", "__endline__"})
+
+
+def value(conf: dict[str, Any], key: str, default: Any = None) -> Any:
+    """The attribute `key` with Checkov's one-element list wrapper removed (`default` when absent)."""
+    if key not in conf:
+        return default
+    raw = conf[key]
+    if isinstance(raw, list) and len(raw) == 1 and not isinstance(raw[0], dict):
+        raw = raw[0]
+    return default if raw is None else raw
+
+
+_REFERENCE = re.compile(r"\$\{.*\}", re.DOTALL)
+
+
+def is_reference(text: Any) -> bool:
+    """Whether a value contains a Terraform `${...}` expression, so its real value is unknown here."""
+    return isinstance(text, str) and bool(_REFERENCE.search(text))
+
+
+# --- Secrets -------------------------------------------------------------------------------------
+
+_SECRET_KEY = re.compile(
+    r"(?:^|_)(?:token|password|passwd|passphrase|secret|private_key|api_key|apikey|access_key|auth_key"
+    r"|webhook(?:_url)?)(?:$|_)"
+)
+# Names that merely point at or describe a secret rather than hold one.
+_NOT_SECRET_SUFFIX = re.compile(r"_(?:id|ids|name|names|type|path|file|ttl|length|version|enabled)$")
+_SECRET_VALUES = (
+    ("a PEM private key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")),
+    ("a DigitalOcean API token", re.compile(r"\bdo[opr]_v1_[0-9a-f]{64}\b")),
+    ("a Slack webhook URL", re.compile(r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+")),
+)
+# Attribute names that only wrap the value of their parent key, as in headers {"X-Api-Key": {"value": ...}}.
+_VALUE_WRAPPERS = frozenset({"value", "values", "content"})
+
+
+def _normalise_key(key: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", key.lower()).strip("_")
+
+
+@lru_cache(maxsize=4096)
+def _is_secret_key(key: str) -> bool:
+    name = _normalise_key(key)
+    return bool(_SECRET_KEY.search(name)) and not _NOT_SECRET_SUFFIX.search(name)
+
+
+# Every finding of find_secrets needs a string (a key or a value) that holds one of these hints,
+# once ASCII letters are lower-cased: a secret-like key, normalised, contains token, passw(ord|d),
+# passphrase, secret, private(_key), api(_key|key), access(_key), auth(_key) or webhook; the value
+# patterns contain "-----begin ", "_v1_" or "hooks.slack.com/". Two characters outside ASCII
+# lower-case into ASCII letters (U+0130 into "i" and a combining dot, the Kelvin sign U+212A into
+# "k"), so either of them, UTF-8 encoded, is a hint too. Factored by first letter: re runs faster.
+_SECRET_HINT = re.compile(
+    rb"token|p(?:ass(?:w|phrase)|rivate)|secret|a(?:pi|ccess|uth)|webhook|-----begin |_v1_|hooks\.slack\.com/"
+    rb"|\xc4\xb0|\xe2\x84\xaa"
+)
+
+
+def serialized(body: Any) -> bytes | None:
+    """Every string of plain JSON-like data, verbatim (UTF-8), in one C call; None if it cannot.
+
+    marshal version 2 writes no shared references, so the same objects always give the same bytes.
+    """
+    try:
+        return marshal.dumps(body, 2)
+    except ValueError:
+        return None
+
+
+def _may_hold_secrets(body: Any, text: bytes | None) -> bool:
+    """False only when no string anywhere in `body` holds a hint, so the walk would find nothing.
+
+    The scan runs in C over serialized bytes, far faster than walking the body in Python; a body
+    marshal cannot serialize gets the walk.
+    """
+    if text is None:
+        text = serialized(body)
+        if text is None:
+            return True
+    return _SECRET_HINT.search(text.lower()) is not None
+
+
+def _is_literal(text: Any) -> bool:
+    return isinstance(text, str) and text.strip() != "" and not is_reference(text)
+
+
+def find_secrets(body: Any, text: bytes | None = None) -> list[str]:
+    """Describe every secret-looking literal in a resource body (Checkov form or plain JSON alike).
+
+    Flags a literal under a secret-sounding key (also `{"name": "DB_PASSWORD", "value": "..."}`
+    pairs and header maps), and any string that looks like a private key, token or webhook URL.
+    `text` is `serialized(body)` when the caller has it already.
+    """
+    found: list[str] = []
+    if not _may_hold_secrets(body, text):
+        return found
+
+    def walk(node: Any, path: str, key: str) -> None:
+        if isinstance(node, dict):
+            # nested {"name": "DB_PASSWORD", "value": "..."} pairs; a resource's own "name" is not one
+            named = (value(node, "name") or value(node, "key")) if path else None
+            if isinstance(named, str) and _is_secret_key(named) and _is_literal(value(node, "value")):
+                found.append(f"{path or '.'}: literal value for {named!r}")
+            for child_key, child in node.items():
+                if child_key in _NOT_ATTRIBUTES:
+                    continue
+                child_path = f"{path}.{child_key}" if path else str(child_key)
+                # a wrapper such as "value" inherits its parent's key, so headers {"X-Api-Key": {"value": ...}} count
+                context = key if child_key in _VALUE_WRAPPERS and key else str(child_key)
+                walk(child, child_path, context)
+        elif isinstance(node, list):
+            wrapped = len(node) == 1  # Checkov's one-element wrapper: keep the path readable
+            for index, child in enumerate(node):
+                walk(child, path if wrapped else f"{path}[{index}]", key)
+        elif isinstance(node, str):
+            looks_like = [description for description, pattern in _SECRET_VALUES if pattern.search(node)]
+            if looks_like:
+                found.append(f"{path}: looks like {' and '.join(looks_like)}")
+            elif key and _is_secret_key(key) and _is_literal(node):
+                found.append(f"{path}: literal value under the secret-like key {key!r}")
+
+    walk(body, "", "")
+    return found
+
