@@ -229,3 +229,49 @@ def test_plain_checkov_runs_our_checks(tmp_path):
         env=run_env(tmp_path, BC_SKIP_MAPPING="TRUE"), capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 1 and "HUB_DO_2" in proc.stdout
+
+
+def test_c_line_loader_reads_exactly_what_checkov_reads(out):
+    """The gate's Checkov parses with libyaml; it must see the same data and lines as Checkov's own loader."""
+    import yaml
+    from checkov.common.parsers.yaml.loader import SafeLineLoader
+
+    from policies.checkov_runner import line_loader_in_c
+
+    fast = line_loader_in_c()
+    assert fast is not None, "PyYAML was built without libyaml"
+    files = sorted(out.rglob("cdk.tf.json")) + sorted(DATA.rglob("*.json"))
+    assert len(files) > 10
+    for f in files:
+        text = f.read_text()
+        try:
+            expected = list(yaml.load_all(text, Loader=SafeLineLoader))
+        except yaml.YAMLError:
+            with pytest.raises(yaml.YAMLError):
+                list(yaml.load_all(text, Loader=fast))
+            continue
+        assert list(yaml.load_all(text, Loader=fast)) == expected, f
+
+
+def test_skipping_checkovs_graph_changes_no_result(out, monkeypatch):
+    """Checkov's graph feeds only graph checks; none looks at our resource types, so the gate skips
+    it. The records must be exactly those of a full run, and a stack with types some graph check
+    knows keeps the graph."""
+    from policies import checkov_runner as cr
+
+    files = [str(p) for p in sorted(out.rglob("cdk.tf.json"))] + [str(INSECURE)]
+    docs = [load_stack_for(f) for f in files]
+    types = frozenset(r.type for d in docs for r in d.resources)
+    full = sorted(cr._scan(files), key=repr)
+    skipped = []
+    monkeypatch.setattr(cr, "_without_graph", lambda runner, real=cr._without_graph: (skipped.append(1), real(runner)))
+    assert sorted(cr._scan(files, types), key=repr) == full
+    assert skipped == [1]
+    cr._scan(files, types | {"aws_s3_bucket"})
+    assert skipped == [1], "a type that graph checks know keeps the graph"
+
+
+def load_stack_for(path: str):
+    from policies.stack_document import load_stack
+
+    return load_stack(Path(path))
