@@ -502,40 +502,30 @@ def check_plan(
             finding = replace(finding, message=f"{finding.message} The matching allowance does not apply: {dates}.")
         findings.append(finding)
 
-    if not destroyed:
-        findings.append(
-            Finding(
-                check_id=BLOCKED_CHECK_ID,
-                title=BLOCKED_TITLE,
-                severity=Severity.INFO,
-                stack=stack,
-                address="",
-                construct_path="",
-                file=file,
-                line=1,
-                message=f"The plan destroys no stateful resource ({len(doc.resource_changes)} changes checked, "
-                f"environment {env.describe()}).",
-                status=Status.PASSED,
-                extra={"destroyed": [], "environment": env.kind},
-            )
+    def summary(message: str) -> Finding:
+        """The passed INFO finding that shows the check ran when nothing was blocked."""
+        return Finding(
+            check_id=BLOCKED_CHECK_ID,
+            title=BLOCKED_TITLE,
+            severity=Severity.INFO,
+            stack=stack,
+            address="",
+            construct_path="",
+            file=file,
+            line=1,
+            message=message,
+            status=Status.PASSED,
+            extra={"destroyed": [rc.address for rc, _ in destroyed], "environment": env.kind},
         )
+
+    if not destroyed:
+        findings.append(summary(
+            f"The plan destroys no stateful resource ({len(doc.resource_changes)} changes checked, "
+            f"environment {env.describe()})."
+        ))
     elif not protected:
         listing = "; ".join(f"{rc.address} ({rc.action}: {reason})" for rc, reason in destroyed)
-        findings.append(
-            Finding(
-                check_id=BLOCKED_CHECK_ID,
-                title=BLOCKED_TITLE,
-                severity=Severity.INFO,
-                stack=stack,
-                address="",
-                construct_path="",
-                file=file,
-                line=1,
-                message=f"{env.describe()} is not protected; this plan destroys stateful resources: {listing}.",
-                status=Status.PASSED,
-                extra={"destroyed": [rc.address for rc, _ in destroyed], "environment": env.kind},
-            )
-        )
+        findings.append(summary(f"{env.describe()} is not protected; this plan destroys stateful resources: {listing}."))
 
     for i, a in enumerate(in_scope):
         if i in used:
