@@ -268,7 +268,8 @@ class _StackEstimator:
                 description=description,
                 quantity=quantity,
                 unit_monthly=unit,
-                monthly=_money(unit * quantity),
+                # unit is already in cents, and times 1 it stays exactly that Decimal: skip rounding again
+                monthly=unit if quantity == 1 else _money(unit * quantity),
                 note=note,
                 priced=priced and known,
             )

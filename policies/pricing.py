@@ -122,16 +122,19 @@ class PriceTable(_Strict):
 
     # Files the table was built from, default first; not part of the TOML.
     _files: tuple[str, ...] = PrivateAttr(default=())
+    # size() lookups by slug, built on first use (the estimator asks once per Droplet), with the
+    # list they were built from: a model_copy with other rows must not answer from this one's.
+    _sizes_by_slug: tuple[list[DropletSize], dict[str, DropletSize]] | None = PrivateAttr(default=None)
 
     @property
     def files(self) -> tuple[str, ...]:
         return self._files
 
     def size(self, slug: str) -> DropletSize | None:
-        return self._sizes_by_slug().get(slug)
-
-    def _sizes_by_slug(self) -> dict[str, DropletSize]:
-        return {s.slug: s for s in self.droplet_sizes}
+        built = self._sizes_by_slug
+        if built is None or built[0] is not self.droplet_sizes:
+            built = self._sizes_by_slug = (self.droplet_sizes, {s.slug: s for s in self.droplet_sizes})
+        return built[1].get(slug)
 
     @property
     def cloudflare_plan_price(self) -> Decimal:

@@ -342,10 +342,31 @@ class FirewallRule:
 def firewall_rules(conf: dict[str, Any], direction: str) -> list[FirewallRule]:
     """All `inbound_rule` or `outbound_rule` blocks of a firewall, in order (every rule, not only the first)."""
     raw = conf.get(f"{direction}_rule")
+    whole = known_serialization(conf)
+    if whole is not None:
+        # Inside a check: the conf's own serialized bytes, made once by scan_entity_conf, stand for
+        # its content (no check edits a conf), so the rules need not be serialized again per check.
+        return list(_firewall_rules_of_conf(direction, whole, raw))
     text = serialized(raw)
     if text is None:
         return _read_firewall_rules(raw, direction)
     return list(_firewall_rules_of(direction, text))
+
+
+_conf_rules: tuple[bytes | None, dict[str, tuple["FirewallRule", ...]]] = (None, {})
+
+
+def _firewall_rules_of_conf(direction: str, whole: bytes, raw: Any) -> tuple["FirewallRule", ...]:
+    # One entry: the checks of a firewall run together, on the conf scan_entity_conf serialized last.
+    global _conf_rules
+    text, by_direction = _conf_rules
+    if text is not whole:
+        by_direction = {}
+        _conf_rules = (whole, by_direction)
+    rules = by_direction.get(direction)
+    if rules is None:
+        rules = by_direction[direction] = tuple(_read_firewall_rules(raw, direction))
+    return rules
 
 
 @lru_cache(maxsize=16)
