@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ipaddress
 import marshal
-import re
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,6 +33,7 @@ except ModuleNotFoundError:  # loaded as a loose file by Checkov: the project ro
     from policies.findings import Severity
 
 # Light helpers shared with the gate, which must not import Checkov to read a provider block.
+from policies.ports import ALL_PORTS, PortRange, parse_port_range  # noqa: E402
 from policies.secrets import find_secrets, is_reference, serialized, value  # noqa: E402
 
 __all__ = [
@@ -178,61 +178,6 @@ def droplet_tag_values(conf: dict[str, Any], prefix: str) -> list[str]:
         if separator and name.lower() == prefix and tag_value.strip() and not is_reference(tag):
             values.append(tag_value.strip().lower())
     return values
-
-
-# --- Ports ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PortRange:
-    low: int
-    high: int
-
-    def contains(self, port: int) -> bool:
-        return self.low <= port <= self.high
-
-    @property
-    def is_all(self) -> bool:
-        return self.low <= 1 and self.high >= 65535
-
-    def __str__(self) -> str:
-        if self.is_all:
-            return "all ports"
-        return str(self.low) if self.low == self.high else f"{self.low}-{self.high}"
-
-
-ALL_PORTS = PortRange(1, 65535)
-_PORT_RANGE = re.compile(r"^\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?$")
-
-
-def parse_port_range(raw: Any) -> PortRange | None:
-    """Parse "22", "8000-8100", 443, "all", "0" or "1-65535"; None when it cannot be read.
-
-    DigitalOcean's API writes "0" for "all ports", and the Terraform provider also accepts "all".
-    """
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        raw = str(raw)
-    if not isinstance(raw, str):
-        return None
-    return _parse_port_text(raw)
-
-
-@lru_cache(maxsize=1024)
-def _parse_port_text(raw: str) -> PortRange | None:
-    # Cached: every rule of every firewall asks, with a handful of distinct strings.
-    text = raw.strip().lower()
-    if text in ("all", "0"):
-        return ALL_PORTS
-    match = _PORT_RANGE.match(text)
-    if not match:
-        return None
-    low = int(match.group(1))
-    high = int(match.group(2) or low)
-    if low > high or high > 65535:
-        return None
-    return PortRange(max(low, 1), high)
 
 
 # --- Addresses -----------------------------------------------------------------------------------

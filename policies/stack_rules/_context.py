@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from policies.stack_document import StackDocument, StackReadError
 from policies.stack_rules._per_stack import once
-from policies.stack_rules._ports import PortRange, parse_port_range
+from policies.ports import PortRange, parse_port_range
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 PROTOCOLS = ("tcp", "udp", "icmp")

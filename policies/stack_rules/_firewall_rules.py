@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from policies.stack_document import Resource, StackDocument
 from policies.stack_rules._per_stack import once
-from policies.stack_rules._ports import ALL_PORTS, PortRange, parse_port_range
+from policies.ports import ALL_PORTS, PortRange, parse_port_range
 from policies.stack_rules._values import blocks, is_reference, string_list
 
 INBOUND, OUTBOUND = "inbound", "outbound"

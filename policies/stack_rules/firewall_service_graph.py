@@ -22,7 +22,7 @@ from policies.stack_rules._findings import RuleFindings
 from policies.stack_rules._firewall_rules import INBOUND, OUTBOUND, FirewallRule, firewall_rules
 from policies.stack_rules._generator import service_graph as graph_words
 from policies.stack_rules._per_stack import once_per_run
-from policies.stack_rules._ports import PortRange, describe, uncovered
+from policies.ports import PortRange, describe, uncovered
 from policies.stack_rules._values import droplet_tags, exists, referenced_names, resolve_tag, string_list
 
 RULE_ID = "HUB_STACK_3"

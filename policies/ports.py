@@ -1,5 +1,6 @@
 """Port ranges as firewalls write them ("22", "8000-8100", "1-65535", "all"), and what is left of
 one range after taking away others, so a rule can say exactly which ports are undeclared.
+Shared by the per-resource checks and the stack rules.
 
 Written by hand because the standard library has no integer interval sets; ranges are tiny.
 """
@@ -23,8 +24,12 @@ class PortRange:
     def contains(self, port: int) -> bool:
         return self.low <= port <= self.high
 
+    @property
+    def is_all(self) -> bool:
+        return self.low <= 1 and self.high >= MAX_PORT
+
     def __str__(self) -> str:
-        if self.low <= 1 and self.high >= MAX_PORT:
+        if self.is_all:
             return "all ports"
         return str(self.low) if self.low == self.high else f"{self.low}-{self.high}"
 
