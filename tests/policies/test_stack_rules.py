@@ -32,7 +32,7 @@ from policies.stack_rules import (
     ssh_admin_sources,
 )
 from policies.stack_rules._cloudflare_expression import Applies, applies_to
-from policies.stack_rules._ports import PortRange, parse_port_range, uncovered
+from policies.ports import PortRange, parse_port_range, uncovered
 from tests.conftest import checked_in_config
 
 DATA = Path(__file__).parent / "data" / "stack_rules"
