@@ -6,7 +6,7 @@ This module is plain data and has no provider imports, so the policy gate can us
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 PUBLIC = "public"  # the internet, 0.0.0.0/0 and ::/0
 ADMIN = "admin"  # the environment's admin CIDRs

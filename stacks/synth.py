@@ -13,7 +13,7 @@ from policies.stack_document import StackDocument, load_stack
 from stacks.config import DEFAULT_CONFIG, ConfigError, load_config
 from stacks.outdir import staged_outdir
 
-EXIT_OK, EXIT_POLICY, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_USAGE = 0, 2
 
 
 def preview_request() -> str | None:
