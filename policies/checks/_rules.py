@@ -16,10 +16,9 @@ from __future__ import annotations
 import ipaddress
 import marshal
 import sys
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from checkov.common.bridgecrew.severities import Severities
 from checkov.common.models.enums import CheckResult
@@ -252,12 +251,12 @@ def broader_than(addresses: Iterable[str], ipv4_prefix: int, ipv6_prefix: int) -
 _PEER_KEYS = ("tags", "droplet_ids", "load_balancer_uids", "kubernetes_ids")
 
 
-@dataclass(frozen=True)
-class FirewallRule:
+class FirewallRule(NamedTuple):
     """One inbound or outbound rule of a digitalocean_firewall, read defensively.
 
     `protocol` is None when it is missing or a reference (then it may be any protocol); `ports` is
     ALL_PORTS when missing for tcp/udp (the provider's meaning) and when unreadable (fail closed).
+    A NamedTuple rather than a frozen dataclass: as immutable, and several times cheaper to make.
     """
 
     direction: str  # "inbound" or "outbound"
@@ -329,13 +328,18 @@ _RULE_KEYS = {
 
 def _read_firewall_rules(raw: Any, direction: str) -> list[FirewallRule]:
     address_key, peer_keys = _RULE_KEYS[direction]
+    # Checkov's usual shape, a flat list of rule dicts, needs no search for nested lists.
+    rule_blocks = raw if type(raw) is list and all(type(block) is dict for block in raw) else blocks({"rules": raw}, "rules")
     rules: list[FirewallRule] = []
-    for index, block in enumerate(blocks({"rules": raw}, "rules")):
+    for index, block in enumerate(rule_blocks):
         raw_protocol = value(block, "protocol")
         protocol = _protocol(raw_protocol) if isinstance(raw_protocol, str) else None
         ports, port_text = _rule_ports(value(block, "port_range"))
         # An absent key reads as an empty list; most rules name one kind of peer of the five.
-        peers = tuple(item for key in peer_keys if key in block for item in _strings(block, key))
+        peers: tuple[str, ...] = ()
+        for key in peer_keys:
+            if key in block:
+                peers += _strings(block, key)
         addresses = _strings(block, address_key) if address_key in block else ()
         rules.append(FirewallRule(direction, index, protocol, ports, port_text, addresses, peers))
     return rules

@@ -8,14 +8,16 @@ context that is present but malformed is bad input and raises StackReadError nam
 from __future__ import annotations
 
 import ipaddress
+import marshal
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from policies.stack_document import StackDocument, StackReadError
 from policies.stack_rules._per_stack import once
 from policies.ports import PortRange, parse_port_range
+from policies.secrets import serialized
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 PROTOCOLS = ("tcp", "udp", "icmp")
@@ -100,11 +102,37 @@ def _validated_context(doc: StackDocument) -> HubContext | None:
         return None
     if not isinstance(raw, dict):
         raise StackReadError(f'{doc.display_path}: "//".hub: expected an object, found {type(raw).__name__}')
+    errors: list[dict[str, Any]] = []
+    graph = raw.get("service_graph")
+    if graph is not None:
+        try:
+            raw = {**raw, "service_graph": list(_service_graph(graph))}
+        except ValidationError as exc:
+            errors = [{**err, "loc": ("service_graph", *err["loc"])} for err in exc.errors(include_url=False)]
+            raw = {**raw, "service_graph": None}
     try:
-        return HubContext.model_validate(raw)
+        context = HubContext.model_validate(raw)
     except ValidationError as exc:
+        errors = exc.errors(include_url=False) + errors  # in field order: the graph is the last field
+    if errors:
         problems = []
-        for err in exc.errors(include_url=False):
+        for err in errors:
             where = ".".join(str(p) for p in err["loc"])
             problems.append(f'{doc.display_path}: "//".hub.{where}: {err["msg"].removeprefix("Value error, ")}')
-        raise StackReadError("\n".join(problems)) from None
+        raise StackReadError("\n".join(problems))
+    return context
+
+
+_GRAPH = TypeAdapter(list[GraphEdge])
+
+
+def _service_graph(raw: Any) -> tuple[GraphEdge, ...]:
+    """The validated edges; every stack of a run declares the same graph, so validate each content once."""
+    text = serialized(raw)
+    return _validated_graph(text) if text is not None else tuple(_GRAPH.validate_python(raw))
+
+
+@lru_cache(maxsize=16)
+def _validated_graph(text: bytes) -> tuple[GraphEdge, ...]:
+    # GraphEdge is frozen, so the edges can be shared; a failed validation raises and is not cached.
+    return tuple(_GRAPH.validate_python(marshal.loads(text)))

@@ -8,7 +8,7 @@ from typing import NamedTuple
 from policies.stack_document import Resource, StackDocument
 from policies.stack_rules._per_stack import once
 from policies.ports import ALL_PORTS, PortRange, parse_port_range
-from policies.stack_rules._values import blocks, is_reference, string_list
+from policies.stack_rules._values import blocks, is_reference, is_string_list, string_list
 
 INBOUND, OUTBOUND = "inbound", "outbound"
 
@@ -76,7 +76,7 @@ def _read_rules(doc: StackDocument, firewall: Resource, direction: str) -> list[
             raw = block.get(key)
             if raw is None:
                 peers.append(())
-            elif type(raw) is list and all(type(item) is str for item in raw):
+            elif is_string_list(raw):
                 peers.append(tuple(raw))  # the usual shape, without string_list's checks
             else:
                 peers.append(tuple(string_list(doc, firewall, block, key, f"{direction}_rule[{index}]")))
