@@ -12,6 +12,7 @@ import re
 
 from policies.findings import Finding, Severity
 from policies.stack_document import Resource, StackDocument
+from policies.stack_rules._cloudflare_expression import Applies, applies_to
 from policies.stack_rules._context import HubContext, hub_context
 from policies.stack_rules._edge_headers import (
     HEADER_RULESET_KIND,
@@ -23,7 +24,7 @@ from policies.stack_rules._edge_headers import (
 from policies.stack_rules._findings import RuleFindings
 from policies.stack_rules._generator import security_headers as generator_headers
 from policies.stack_rules._per_stack import once, once_per_run
-from policies.stack_rules._values import is_reference
+from policies.stack_rules._values import blocks, is_reference
 
 RULE_ID = "HUB_STACK_1"
 TITLE = "Proxied hostnames carry the security headers on every response"
@@ -179,19 +180,36 @@ def _ruleset_findings(
 ) -> list[Finding]:
     """One finding per header problem of `host` under one ruleset (of this stack or the zone owner's)."""
     where = ruleset.address if owner is doc else f"{ruleset.address} of stack {owner.name}"
+    return [
+        RULE.failed(
+            doc, record, f"{host}: {header} {problem}; ruleset {where}",
+            hostname=host, header=header, ruleset=ruleset.address, ruleset_stack=owner.name,
+        )
+        for header, problem in _header_problems(owner, ruleset, host, where)
+    ]
+
+
+def _header_problems(owner: StackDocument, ruleset: Resource, host: str, where: str) -> list[tuple[str, str]]:
+    """(header, problem) pairs of `host` under the ruleset, in report order.
+
+    They depend on the host only through which rules cover its responses (and, for rules that
+    cover some of them, the host's name in the message), so hostnames alike share one answer:
+    the zone owner's ruleset serves every stack of the zone.
+    """
+    coverage = tuple(applies_to(rule.get("expression"), host) for rule in blocks(owner, ruleset, ruleset.attrs, "rules"))
+    key = ("header_problems", id(ruleset), where, coverage, host if Applies.SOME in coverage else None)
+    return once(owner, key, lambda: _derive_header_problems(owner, ruleset, host, where))
+
+
+def _derive_header_problems(owner: StackDocument, ruleset: Resource, host: str, where: str) -> list[tuple[str, str]]:
     states = header_states(owner, ruleset, host)
     never_set = {HeaderState((), f"no enabled rule of {where} sets it for this hostname")}
-    findings = []
+    problems = []
     for header, required in generator_headers.required_headers(content_security_policy="").items():
         possible = states.get(header.lower(), never_set)
         for problem in sorted({p for state in possible for p in _state_problems(header, state, required)}):
-            findings.append(
-                RULE.failed(
-                    doc, record, f"{host}: {header} {problem}; ruleset {where}",
-                    hostname=host, header=header, ruleset=ruleset.address, ruleset_stack=owner.name,
-                )
-            )
-    return findings
+            problems.append((header, problem))
+    return problems
 
 
 def evaluate(doc: StackDocument, all_docs: list[StackDocument]) -> list[Finding]:
