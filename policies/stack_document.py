@@ -26,11 +26,12 @@ class Resource:
     construct_path: str
     line: int
     mode: str = "managed"  # "managed" for resource blocks, "data" for data sources
+    # Derived once here: every policy and report asks for it, many times per resource.
+    address: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def address(self) -> str:
+    def __post_init__(self) -> None:
         prefix = "data." if self.mode == "data" else ""
-        return f"{prefix}{self.type}.{self.name}"
+        object.__setattr__(self, "address", f"{prefix}{self.type}.{self.name}")
 
 
 @dataclass
