@@ -187,5 +187,5 @@ def applies_to(expression: object, host: str) -> Applies:
         return Applies.SOME  # missing or a Terraform expression: unknown until apply
     try:
         return _Parser(_tokens(expression), host).parse()
-    except _Unparsable:
+    except (_Unparsable, RecursionError):  # nested deeper than the parser's recursion allows: undecided
         return Applies.SOME

@@ -301,6 +301,8 @@ def test_rules_for_other_hosts_and_provider_v4_header_blocks_are_understood():
         ('http.host wildcard "*.x.org"', Applies.SOME),
         ('http.host eq "www.x.org" and', Applies.SOME),  # unparsable: no certainty
         ("${var.expression}", Applies.SOME),
+        # Nested past the parser's recursion limit: undecided, never a crash of the gate.
+        pytest.param("(" * 5000 + 'http.host eq "www.x.org"' + ")" * 5000, Applies.SOME, id="nested-5000-deep"),
     ],
 )
 def test_expression_coverage_of_a_hostname(expression, expected):
