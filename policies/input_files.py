@@ -5,6 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 
+# json and tomllib parse nested values recursively and raise RecursionError past about a thousand
+# levels; every reader turns that into this message instead of a traceback.
+NESTED_TOO_DEEPLY = "nested too deeply to read (more than about a thousand levels of arrays or tables)"
+
+
 def display_path(path: Path) -> str:
     """The path as messages and reports show it: relative to the working directory when below it."""
     try:

@@ -42,7 +42,7 @@ from pydantic import (
 )
 
 from policies.findings import Finding, Severity, Status
-from policies.input_files import display_path, read_text
+from policies.input_files import NESTED_TOO_DEEPLY, display_path, read_text
 from policies.pricing import PriceTable, current_price_table
 
 SUPPORTED_FORMAT_MAJOR = 1
@@ -197,6 +197,8 @@ def load_plan(path: Path | str) -> dict:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise PlanReadError(f"{shown}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise PlanReadError(f"{shown}: {NESTED_TOO_DEEPLY}") from None
     parse_plan(raw, shown)
     return raw
 
@@ -288,6 +290,8 @@ def load_allowances(path: Path | str) -> list[Allowance]:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise AllowanceReadError(f"{shown}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise AllowanceReadError(f"{shown}: {NESTED_TOO_DEEPLY}") from None
     lines = _entry_lines(text)
     try:
         parsed = _AllowancesFile.model_validate(raw)

@@ -32,7 +32,7 @@ from pydantic import (
     model_validator,
 )
 
-from policies.input_files import display_path, read_text
+from policies.input_files import NESTED_TOO_DEEPLY, display_path, read_text
 
 DEFAULT_PRICE_TABLE = Path(__file__).with_name("price_table.toml")
 PRICE_TABLE_ENV = "HUB_PRICE_TABLE"
@@ -150,6 +150,8 @@ def _read_toml(path: Path, via: str = "") -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PriceTableError(f"{where}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise PriceTableError(f"{where}: {NESTED_TOO_DEEPLY}") from None
 
 
 def _check_rows(data: dict[str, Any], file: str) -> None:

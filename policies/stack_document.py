@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from policies.input_files import display_path, read_text
+from policies.input_files import NESTED_TOO_DEEPLY, display_path, read_text
 
 
 class StackReadError(Exception):
@@ -136,6 +136,8 @@ def parse_stack(text: str, path: Path, name: str | None = None) -> StackDocument
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise StackReadError(f"{display}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise StackReadError(f"{display}: {NESTED_TOO_DEEPLY}") from None
     if not isinstance(raw, dict):
         raise StackReadError(f"{display}: top level: expected a Terraform JSON object, found {type(raw).__name__}")
     terraform_keys = {"resource", "data", "terraform", "provider", "variable", "output", "locals", "module"}

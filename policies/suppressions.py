@@ -44,7 +44,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from policies.findings import Finding, Severity, Status
-from policies.input_files import display_path, read_text
+from policies.input_files import NESTED_TOO_DEEPLY, display_path, read_text
 
 DEFAULT_SUPPRESSIONS_PATH = Path("suppressions.toml")
 
@@ -226,6 +226,8 @@ def load_suppressions(path: Path | None = None) -> list[Suppression]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:  # its message ends with "(at line N, column M)"
         raise SuppressionError(f"{shown}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise SuppressionError(f"{shown}: {NESTED_TOO_DEEPLY}") from None
     try:
         parsed = _SuppressionFile.model_validate(data)
     except ValidationError as exc:

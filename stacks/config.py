@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from policies.input_files import NESTED_TOO_DEEPLY
 from policies.pricing import PriceTableError, known_regions, known_size_slugs
 
 DEFAULT_CONFIG = Path("environments.toml")
@@ -379,6 +380,8 @@ def load_config(path: Path = DEFAULT_CONFIG) -> HubConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{source}: not valid TOML: {exc}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{source}: {NESTED_TOO_DEEPLY}"]) from None
     try:
         known_size_slugs(), known_regions()  # the valid values come from the price table
     except PriceTableError as exc:

@@ -74,6 +74,10 @@ CASES = {
         lambda t: t.replace('[environments.staging]\nkind = "staging"', '[environments.staging]\nkind = "staging\n'),
         "not valid TOML: Illegal character '\\n' (at line 59, column 16)",
     ),
+    "toml nested past the parser's limit": (
+        lambda t: t + "\ndeep = " + "[" * 100_000 + "]" * 100_000 + "\n",
+        "nested too deeply to read",
+    ),
 }
 
 
@@ -105,7 +109,9 @@ def test_missing_file(tmp_path):
     assert err.value.problems == [f"{tmp_path / 'nope.toml'}: file not found"]
 
 
-@pytest.mark.parametrize("case", ["unknown size slug", "overlapping vpc", "toml that does not parse"])
+@pytest.mark.parametrize(
+    "case", ["unknown size slug", "overlapping vpc", "toml that does not parse", "toml nested past the parser's limit"]
+)
 def test_synth_exits_2_and_keeps_previous_output(case, tmp_path, base_toml):
     """The command a user runs: exit code 2, the problem on stderr, no traceback, and the
     previous cdktf.out exactly as it was."""

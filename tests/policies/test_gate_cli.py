@@ -137,6 +137,31 @@ def test_unusable_stack_exits_2(tmp_path, content, expected):
     assert proc.returncode == 2 and expected in proc.stderr and "Traceback" not in proc.stderr
 
 
+DEEP_JSON = '{"resource": {"digitalocean_vpc": {"v": {"name": ' + "[" * 100_000 + "]" * 100_000 + "}}}}"
+DEEP_TOML = "deep = " + "[" * 100_000 + "]" * 100_000 + "\n"
+
+
+@pytest.mark.parametrize(
+    "file_name, content, args, env",
+    [
+        ("cdk.tf.json", DEEP_JSON, ("check", "{file}"), {}),
+        ("plan.json", DEEP_JSON, ("plan", "{file}"), {}),
+        ("allow.toml", DEEP_TOML, ("plan", str(DATA / "plan" / "staging_volume_delete.json"), "--allowances", "{file}"), {}),
+        ("suppressions.toml", DEEP_TOML, ("check", str(INSECURE), "--suppressions", "{file}"), {}),
+        ("prices.toml", DEEP_TOML, ("cost", str(INSECURE)), {"HUB_PRICE_TABLE": "{file}"}),
+    ],
+    ids=["stack", "plan", "allowances", "suppressions", "price-table"],
+)
+def test_input_nested_past_the_parsers_limit_exits_2(tmp_path, file_name, content, args, env):
+    bad = tmp_path / "deep" / file_name
+    bad.parent.mkdir()
+    bad.write_text(content)
+    fill = {"file": str(bad)}
+    proc = gate(*(a.format(**fill) for a in args), tmp_path=tmp_path, **{k: v.format(**fill) for k, v in env.items()})
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"{bad}: nested too deeply to read" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_badly_shaped_attribute_exits_2(tmp_path):
     stack = tmp_path / "odd" / "cdk.tf.json"
     stack.parent.mkdir()
