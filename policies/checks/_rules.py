@@ -329,7 +329,8 @@ _RULE_KEYS = {
 def _read_firewall_rules(raw: Any, direction: str) -> list[FirewallRule]:
     address_key, peer_keys = _RULE_KEYS[direction]
     # Checkov's usual shape, a flat list of rule dicts, needs no search for nested lists.
-    rule_blocks = raw if type(raw) is list and all(type(block) is dict for block in raw) else blocks({"rules": raw}, "rules")
+    flat = type(raw) is list and all(type(block) is dict for block in raw)
+    rule_blocks = raw if flat else blocks({"rules": raw}, "rules")
     rules: list[FirewallRule] = []
     for index, block in enumerate(rule_blocks):
         raw_protocol = value(block, "protocol")

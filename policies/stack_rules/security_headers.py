@@ -196,7 +196,8 @@ def _header_problems(owner: StackDocument, ruleset: Resource, host: str, where: 
     cover some of them, the host's name in the message), so hostnames alike share one answer:
     the zone owner's ruleset serves every stack of the zone.
     """
-    coverage = tuple(applies_to(rule.get("expression"), host) for rule in blocks(owner, ruleset, ruleset.attrs, "rules"))
+    rules = blocks(owner, ruleset, ruleset.attrs, "rules")
+    coverage = tuple(applies_to(rule.get("expression"), host) for rule in rules)
     key = ("header_problems", id(ruleset), where, coverage, host if Applies.SOME in coverage else None)
     return once(owner, key, lambda: _derive_header_problems(owner, ruleset, host, where))
 
