@@ -87,13 +87,20 @@ def _ref_name(value: Any, rtype: str) -> str | None:
     return None
 
 
+# Counts, GiB and nodes above this are not a real stack's; refusing them keeps the money exact
+# (Decimal's 28 digits) and int() of a huge digit string from failing.
+MAX_QUANTITY = 1_000_000
+_MAX_BUDGET_USD = 10**12  # likewise for a monthly budget
+
+
 def _literal_int(value: Any) -> int | None:
+    """A literal whole number up to MAX_QUANTITY (a number or a digit string), else None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
+        return value if abs(value) <= MAX_QUANTITY else None
+    if isinstance(value, str) and value.isdigit() and len(value) <= len(str(MAX_QUANTITY)):
+        return _literal_int(int(value))
     return None
 
 
@@ -251,7 +258,7 @@ class _StackEstimator:
             return 1, True
         count = _literal_int(res.attrs["count"])
         if count is None:
-            self._unknown(res, f"count is {res.attrs['count']!r}, not a literal number; "
+            self._unknown(res, f"count is {res.attrs['count']!r}, not a literal number up to {MAX_QUANTITY:,}; "
                                "the estimate prices one instance",
                           "Synthesize a literal count (the generator knows it), so the estimate can multiply.")
             return 1, False
@@ -300,7 +307,8 @@ class _StackEstimator:
             self._add(res, f"{size.slug} + backups (price unknown)", size.price_monthly, priced=False)
             return
         plan = _block(res.attrs.get("backup_policy")).get("plan", "weekly")  # provider default: weekly
-        percent = {"weekly": self.prices.backups.weekly_percent, "daily": self.prices.backups.daily_percent}.get(plan)
+        percents = {"weekly": self.prices.backups.weekly_percent, "daily": self.prices.backups.daily_percent}
+        percent = percents.get(plan) if isinstance(plan, str) else None
         if percent is None:
             self._unknown(res, f"backup plan {plan!r} has no price in the table (only the weekly and daily plans)",
                           "Use backup_policy.plan weekly or daily, or extend the price table and estimator.")
@@ -313,7 +321,7 @@ class _StackEstimator:
     def volume(self, res: Resource) -> None:
         size = _literal_int(res.attrs.get("size"))
         if size is None or size <= 0:
-            self._unknown(res, f"volume size {res.attrs.get('size')!r} is not a literal number of GiB",
+            self._unknown(res, f"volume size {res.attrs.get('size')!r} is not a literal number of GiB up to {MAX_QUANTITY:,}",
                           "Synthesize the volume size as a number.")
             self._add(res, "volume (price unknown)", ZERO, priced=False)
             return
@@ -331,7 +339,7 @@ class _StackEstimator:
         if "size_unit" in res.attrs:
             units = _literal_int(res.attrs["size_unit"])
             if units is None or units < 1:
-                self._unknown(res, f"size_unit {res.attrs['size_unit']!r} is not a literal number of nodes",
+                self._unknown(res, f"size_unit {res.attrs['size_unit']!r} is not a literal number of nodes up to {MAX_QUANTITY:,}",
                               "Synthesize size_unit as a number.")
                 self._add(res, "load balancer (price unknown)", ZERO, priced=False)
                 return
@@ -460,7 +468,7 @@ def _budget_finding(doc: StackDocument, cost: StackCost, raw_budget: Any, has_bu
                        + lower_bound, Status.PASSED, Severity.INFO,
                        fix="Declare the environment's monthly budget in environments.toml.")
     if cost.budget_usd is None:
-        return finding(f"\"//\".hub.budget_usd is {raw_budget!r}, not a non-negative number of USD.", Status.FAILED,
+        return finding(f"\"//\".hub.budget_usd is {raw_budget!r}, not a number of USD from 0 to {_MAX_BUDGET_USD:,}.", Status.FAILED,
                        fix="Set budget_usd to a number in environments.toml.")
     budget = f"${cost.budget_usd:,.2f}"
     percent = f" ({cost.percent_of_budget} % of budget)" if cost.percent_of_budget is not None else ""
@@ -480,7 +488,7 @@ def estimate_stack(doc: StackDocument, prices: PriceTable | None = None) -> Stac
     hub = _hub_context(doc)
     raw_budget = hub.get("budget_usd")
     valid = (isinstance(raw_budget, (int, float)) and not isinstance(raw_budget, bool)
-             and math.isfinite(raw_budget) and raw_budget >= 0)
+             and math.isfinite(raw_budget) and 0 <= raw_budget <= _MAX_BUDGET_USD)
     environment = hub.get("environment")
     cost = StackCost(
         stack=doc.name,

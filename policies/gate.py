@@ -76,7 +76,7 @@ def _config_secrets(docs: list[StackDocument]) -> list[Finding]:
         places = {
             "provider": doc.raw.get("provider", {}),
             "terraform.backend": doc.backend,
-            "variable": {k: (v or {}).get("default") for k, v in doc.variables.items()},
+            "variable": {k: v.get("default") for k, v in doc.variables.items() if isinstance(v, dict)},
         }
         problems = [f"{where}: {p}" for where, body in places.items() for p in find_secrets(body)]
         findings.append(

@@ -10,6 +10,11 @@ from pathlib import Path
 NESTED_TOO_DEEPLY = "nested too deeply to read (more than about a thousand levels of arrays or tables)"
 
 
+def reject_json_constant(name: str) -> None:
+    """json's parse_constant hook: NaN and Infinity are Python's extensions, not JSON (Terraform never writes them)."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def display_path(path: Path) -> str:
     """The path as messages and reports show it: relative to the working directory when below it."""
     try:

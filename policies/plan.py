@@ -41,8 +41,9 @@ from pydantic import (
     field_validator,
 )
 
+from policies.cost import MAX_QUANTITY
 from policies.findings import Finding, Severity, Status
-from policies.input_files import NESTED_TOO_DEEPLY, display_path, read_text
+from policies.input_files import NESTED_TOO_DEEPLY, display_path, read_text, reject_json_constant
 from policies.pricing import PriceTable, current_price_table
 
 SUPPORTED_FORMAT_MAJOR = 1
@@ -194,9 +195,11 @@ def load_plan(path: Path | str) -> dict:
     shown = display_path(path)
     text = read_text(path, PlanReadError, shown)
     try:
-        raw = json.loads(text)
+        raw = json.loads(text, parse_constant=reject_json_constant)
     except json.JSONDecodeError as exc:
         raise PlanReadError(f"{shown}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    except ValueError as exc:  # NaN or Infinity, which Python's json accepts and JSON does not
+        raise PlanReadError(f"{shown}: not valid JSON ({exc})") from None
     except RecursionError:
         raise PlanReadError(f"{shown}: {NESTED_TOO_DEEPLY}") from None
     parse_plan(raw, shown)
@@ -617,8 +620,12 @@ def _monthly(rtype: str, value: dict, prices: PriceTable) -> tuple[Decimal | Non
         size = value.get("size")
         if not isinstance(size, (int, float)) or isinstance(size, bool):
             return None, "volume size is not known until apply"
+        if not 0 <= size <= MAX_QUANTITY:
+            return None, f"volume size {size!r} is not a number of GiB from 0 to {MAX_QUANTITY:,}"
         return Decimal(str(size)) * prices.volumes.per_gib_month, ""
     units = value.get("size_unit")
+    if isinstance(units, int) and not isinstance(units, bool) and units > MAX_QUANTITY:
+        return None, f"load balancer size_unit {units!r} is more than {MAX_QUANTITY:,} nodes"
     if not isinstance(units, int) or isinstance(units, bool) or units < 1:
         legacy = value.get("size")
         if isinstance(legacy, str) and legacy:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from policies.input_files import NESTED_TOO_DEEPLY, display_path, read_text
+from policies.input_files import NESTED_TOO_DEEPLY, display_path, read_text, reject_json_constant
 
 
 class StackReadError(Exception):
@@ -123,19 +123,21 @@ def key_lines(text: str, max_depth: int = 3) -> dict[tuple[str, ...], int]:
 
 
 def _construct_path(body: Any) -> str:
-    if isinstance(body, dict):
-        meta = body.get("//")
-        if isinstance(meta, dict):
-            return str((meta.get("metadata") or {}).get("path", ""))
-    return ""
+    """cdktf's `"//".metadata.path`; "" when absent or not in cdktf's shape (foreign output)."""
+    meta = body.get("//") if isinstance(body, dict) else None
+    metadata = meta.get("metadata") if isinstance(meta, dict) else None
+    return str(metadata.get("path", "")) if isinstance(metadata, dict) else ""
+
 
 
 def parse_stack(text: str, path: Path, name: str | None = None) -> StackDocument:
     display = display_path(path)
     try:
-        raw = json.loads(text)
+        raw = json.loads(text, parse_constant=reject_json_constant)
     except json.JSONDecodeError as exc:
         raise StackReadError(f"{display}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    except ValueError as exc:  # NaN or Infinity, which Python's json accepts and JSON does not
+        raise StackReadError(f"{display}: not valid JSON ({exc})") from None
     except RecursionError:
         raise StackReadError(f"{display}: {NESTED_TOO_DEEPLY}") from None
     if not isinstance(raw, dict):
@@ -146,6 +148,16 @@ def parse_stack(text: str, path: Path, name: str | None = None) -> StackDocument
         raise StackReadError(f"{display}: top level: not a Terraform JSON configuration (keys: {', '.join(unknown) or 'none'})")
     if unknown:
         raise StackReadError(f"{display}: top level: unknown block(s) {', '.join(unknown)} for Terraform JSON")
+    for block in sorted(terraform_keys & set(raw)):
+        if raw[block] is not None and not isinstance(raw[block], dict):
+            raise StackReadError(f"{display}: {block}: expected an object, found {type(raw[block]).__name__}")
+    # Named blocks are objects (a provider may also be a list of configurations); Checkov crashes otherwise.
+    for block in ("variable", "output", "module", "provider"):
+        for label, body in (raw.get(block) or {}).items():
+            configurations = body if block == "provider" and isinstance(body, list) else [body]
+            if not all(isinstance(item, dict) for item in configurations):
+                expected = "an object or a list of objects" if block == "provider" else "an object"
+                raise StackReadError(f"{display}: {block}.{label}: expected {expected}, found {type(body).__name__}")
     positions = key_lines(text)
     stack_name = name or (path.parent.name if path.name == "cdk.tf.json" else path.stem)
     doc = StackDocument(name=stack_name, path=path, display_path=display, raw=raw)

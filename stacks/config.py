@@ -58,7 +58,7 @@ class Kind(str, Enum):
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # nan and inf are valid TOML floats
 
 
 class Pool(Strict):

@@ -74,6 +74,10 @@ CASES = {
         lambda t: t.replace('[environments.staging]\nkind = "staging"', '[environments.staging]\nkind = "staging\n'),
         "not valid TOML: Illegal character '\\n' (at line 59, column 16)",
     ),
+    "budget that is not a number": (
+        lambda t: edit(t, "environments.development", "monthly_budget_usd = 150", "monthly_budget_usd = nan"),
+        "environments.development.monthly_budget_usd: Input should be a finite number",
+    ),
     "toml nested past the parser's limit": (
         lambda t: t + "\ndeep = " + "[" * 100_000 + "]" * 100_000 + "\n",
         "nested too deeply to read",

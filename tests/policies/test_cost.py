@@ -221,7 +221,7 @@ def test_budget_that_is_not_a_number_fails(prices):
     cost = estimate_stack(_with(bad_budget), prices)
     [budget] = _findings(cost, "HUB_COST_1")
     assert budget.status is Status.FAILED and cost.budget_usd is None
-    assert budget.message == "\"//\".hub.budget_usd is 'lots', not a non-negative number of USD."
+    assert budget.message == "\"//\".hub.budget_usd is 'lots', not a number of USD from 0 to 1,000,000,000,000."
 
 
 def test_unknown_prices_are_findings_not_zeros(prices):

@@ -162,6 +162,52 @@ def test_input_nested_past_the_parsers_limit_exits_2(tmp_path, file_name, conten
     assert f"{bad}: nested too deeply to read" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ('{"resource": {}, "terraform": "x"}', "terraform: expected an object, found str"),
+        ('{"resource": {}, "output": "x"}', "output: expected an object, found str"),
+        ('{"resource": {}, "variable": {"region": "nyc3"}}', "variable.region: expected an object, found str"),
+        ('{"resource": {"digitalocean_vpc": {"v": {"ip_range": NaN}}}}', "not valid JSON (NaN is not a JSON value)"),
+    ],
+)
+def test_misshapen_top_level_blocks_exit_2(tmp_path, content, expected):
+    bad = tmp_path / "odd" / "cdk.tf.json"
+    bad.parent.mkdir()
+    bad.write_text(content)
+    for command in ("check", "cost"):
+        proc = gate(command, str(bad), tmp_path=tmp_path)
+        assert proc.returncode == 2 and f"{bad}: {expected}" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "hub, droplet, expected",
+    [
+        ({"budget_usd": 10**30}, {}, "budget_usd is 1000000000000000000000000000000, not a number of USD from 0"),
+        ({}, {"backups": True, "backup_policy": {"plan": []}}, "backup plan [] has no price in the table"),
+        ({}, {"count": 10**30}, "not a literal number up to 1,000,000"),
+        ({}, {"//": {"metadata": "not cdktf's shape"}}, None),
+    ],
+)
+def test_absurd_values_are_findings_not_crashes(tmp_path, hub, droplet, expected):
+    stack = tmp_path / "odd" / "cdk.tf.json"
+    stack.parent.mkdir()
+    body = {"size": "s-1vcpu-1gb", "image": "ubuntu-24-04-x64", "region": "nyc3", "name": "d", **droplet}
+    stack.write_text(json.dumps({"//": {"hub": hub}, "resource": {"digitalocean_droplet": {"d": body}}}))
+    proc = gate("cost", str(stack), "--format", "json", tmp_path=tmp_path)
+    assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr
+    if expected:
+        assert expected in proc.stdout
+
+
+def test_plan_with_nan_exits_2(tmp_path):
+    plan = tmp_path / "plan.json"
+    plan.write_text((DATA / "plan" / "staging_volume_delete.json").read_text().replace('"format_version"', '"x": NaN, "format_version"', 1))
+    proc = gate("plan", str(plan), tmp_path=tmp_path)
+    assert proc.returncode == 2 and f"{plan}: not valid JSON (NaN is not a JSON value)" in proc.stderr
+
+
 def test_badly_shaped_attribute_exits_2(tmp_path):
     stack = tmp_path / "odd" / "cdk.tf.json"
     stack.parent.mkdir()
