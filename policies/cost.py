@@ -28,7 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from policies.findings import Finding, Severity, Status
-from policies.pricing import PriceTable, current_price_table
+from policies.pricing import MAX_BUDGET_USD, PriceTable, current_price_table
 from policies.stack_document import Resource, StackDocument
 
 BUDGET_CHECK = "HUB_COST_1"
@@ -90,7 +90,6 @@ def _ref_name(value: Any, rtype: str) -> str | None:
 # Counts, GiB and nodes above this are not a real stack's; refusing them keeps the money exact
 # (Decimal's 28 digits) and int() of a huge digit string from failing.
 MAX_QUANTITY = 1_000_000
-_MAX_BUDGET_USD = 10**12  # likewise for a monthly budget
 
 
 def _literal_int(value: Any) -> int | None:
@@ -468,7 +467,7 @@ def _budget_finding(doc: StackDocument, cost: StackCost, raw_budget: Any, has_bu
                        + lower_bound, Status.PASSED, Severity.INFO,
                        fix="Declare the environment's monthly budget in environments.toml.")
     if cost.budget_usd is None:
-        return finding(f"\"//\".hub.budget_usd is {raw_budget!r}, not a number of USD from 0 to {_MAX_BUDGET_USD:,}.", Status.FAILED,
+        return finding(f"\"//\".hub.budget_usd is {raw_budget!r}, not a number of USD from 0 to {MAX_BUDGET_USD:,}.", Status.FAILED,
                        fix="Set budget_usd to a number in environments.toml.")
     budget = f"${cost.budget_usd:,.2f}"
     percent = f" ({cost.percent_of_budget} % of budget)" if cost.percent_of_budget is not None else ""
@@ -488,7 +487,7 @@ def estimate_stack(doc: StackDocument, prices: PriceTable | None = None) -> Stac
     hub = _hub_context(doc)
     raw_budget = hub.get("budget_usd")
     valid = (isinstance(raw_budget, (int, float)) and not isinstance(raw_budget, bool)
-             and math.isfinite(raw_budget) and 0 <= raw_budget <= _MAX_BUDGET_USD)
+             and math.isfinite(raw_budget) and 0 <= raw_budget <= MAX_BUDGET_USD)
     environment = hub.get("environment")
     cost = StackCost(
         stack=doc.name,

@@ -36,6 +36,8 @@ from policies.input_files import NESTED_TOO_DEEPLY, display_path, read_text
 
 DEFAULT_PRICE_TABLE = Path(__file__).with_name("price_table.toml")
 PRICE_TABLE_ENV = "HUB_PRICE_TABLE"
+# The largest monthly budget anyone may declare: environments.toml refuses more, the gate reports more.
+MAX_BUDGET_USD = 10**12
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=4)]
 Percent = Annotated[Decimal, Field(ge=0, le=100)]

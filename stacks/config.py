@@ -17,13 +17,15 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from policies.input_files import NESTED_TOO_DEEPLY
-from policies.pricing import PriceTableError, known_regions, known_size_slugs
+from policies.pricing import MAX_BUDGET_USD, PriceTableError, known_regions, known_size_slugs
 
 DEFAULT_CONFIG = Path("environments.toml")
 
 ROLES = ("app", "db", "search", "cache", "monitoring")
 COLORS = ("blue", "green")
 ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+PROJECT = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
+STATE_KEY_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 SSH_KEY = re.compile(r"^([0-9]{1,12}|([0-9a-f]{2}:){15}[0-9a-f]{2}|SHA256:[A-Za-z0-9+/]{43})$")
 RELEASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -63,9 +65,9 @@ class Strict(BaseModel):
 
 class Pool(Strict):
     size: str
-    count: Annotated[int, Field(ge=1, le=50)] = 1
+    count: Annotated[int, Field(ge=1, le=50, strict=True)] = 1
     image: str = "ubuntu-24-04-x64"
-    volume_gb: Annotated[int, Field(ge=1, le=16384)] | None = None
+    volume_gb: Annotated[int, Field(ge=1, le=16384, strict=True)] | None = None
 
     @field_validator("size")
     @classmethod
@@ -160,9 +162,9 @@ class Environment(Strict):
     ssh_keys: list[str] = Field(min_length=1)
     alerts: Alerts
     backups: Literal["off", "weekly", "daily"] = "off"
-    monthly_budget_usd: float
-    app_port: Annotated[int, Field(ge=1024, le=65535)] = 8080
-    load_balancer_size_unit: Annotated[int, Field(ge=1, le=100)] = 1
+    monthly_budget_usd: Annotated[float, Field(strict=True, le=MAX_BUDGET_USD)]
+    app_port: Annotated[int, Field(ge=1024, le=65535, strict=True)] = 8080
+    load_balancer_size_unit: Annotated[int, Field(ge=1, le=100, strict=True)] = 1
     ttl: str | None = None  # preview environments only: when they may be torn down
 
     @field_validator("region")
@@ -260,6 +262,20 @@ class State(Strict):
     endpoint: str | None = None  # defaults to https://<region>.digitaloceanspaces.com
     key_prefix: str = "community-hub"
 
+    @field_validator("key_prefix")
+    @classmethod
+    def _key_prefix(cls, v: str) -> str:
+        if not STATE_KEY_PREFIX.match(v):
+            raise ValueError(f"{v!r} is not a state key prefix (path segments of letters, digits, '.', '_', '-')")
+        return v
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str) -> str:
+        if v not in known_regions():
+            raise ValueError(f"unknown DigitalOcean region {v!r} (known: {', '.join(sorted(known_regions()))})")
+        return v
+
     @field_validator("bucket")
     @classmethod
     def _bucket(cls, v: str | None) -> str | None:
@@ -279,8 +295,8 @@ class Preview(Strict):
     hostname_template: str = "{slug}.preview.communityhub.dev"
     cidr_pool: str = "10.200.0.0/16"  # each preview takes a /24 from this pool
     size: str = "s-1vcpu-1gb"  # the smallest size that runs our services
-    ttl_days: Annotated[int, Field(ge=1, le=90)] = 7
-    monthly_budget_usd: Annotated[float, Field(ge=0)] = 80
+    ttl_days: Annotated[int, Field(ge=1, le=90, strict=True)] = 7
+    monthly_budget_usd: Annotated[float, Field(ge=0, le=MAX_BUDGET_USD, strict=True)] = 80
 
     @field_validator("size")
     @classmethod
@@ -305,6 +321,14 @@ class Preview(Strict):
 
 class HubConfig(Strict):
     project: str = "community-hub"
+
+    @field_validator("project")
+    @classmethod
+    def _project(cls, v: str) -> str:
+        # It starts every Droplet and firewall name, so it must be short and hostname-safe.
+        if not PROJECT.match(v):
+            raise ValueError(f"{v!r} is not a project name (2-32 lower-case letters, digits and '-', starting with a letter)")
+        return v
     state: State = State()
     zones: dict[str, Zone]
     preview: Preview = Preview()

@@ -78,6 +78,26 @@ CASES = {
         lambda t: edit(t, "environments.development", "monthly_budget_usd = 150", "monthly_budget_usd = nan"),
         "environments.development.monthly_budget_usd: Input should be a finite number",
     ),
+    "count written as true": (
+        lambda t: edit(t, "preview", "ttl_days = 7", "ttl_days = true"),
+        "preview.ttl_days: Input should be a valid integer",
+    ),
+    "budget written as true": (
+        lambda t: edit(t, "environments.development", "monthly_budget_usd = 150", "monthly_budget_usd = true"),
+        "environments.development.monthly_budget_usd: Input should be a valid number",
+    ),
+    "empty project name": (
+        lambda t: t.replace('project = "community-hub"', 'project = ""', 1),
+        "project: '' is not a project name",
+    ),
+    "unknown state region": (
+        lambda t: edit(t, "state", 'region = "fra1"', 'region = "mars1"'),
+        "state.region: unknown DigitalOcean region 'mars1'",
+    ),
+    "empty state key prefix": (
+        lambda t: edit(t, "state", 'key_prefix = "community-hub"', 'key_prefix = ""'),
+        "state.key_prefix: '' is not a state key prefix",
+    ),
     "toml nested past the parser's limit": (
         lambda t: t + "\ndeep = " + "[" * 100_000 + "]" * 100_000 + "\n",
         "nested too deeply to read",
