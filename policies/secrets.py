@@ -28,7 +28,7 @@ _REFERENCE = re.compile(r"\$\{.*\}", re.DOTALL)
 
 def is_reference(text: Any) -> bool:
     """Whether a value contains a Terraform `${...}` expression, so its real value is unknown here."""
-    return isinstance(text, str) and bool(_REFERENCE.search(text))
+    return isinstance(text, str) and "${" in text and bool(_REFERENCE.search(text))  # `in` first: C-fast
 
 
 # --- Secrets -------------------------------------------------------------------------------------

@@ -12,14 +12,9 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from policies.secrets import is_reference
 from policies.stack_document import Resource, StackDocument, StackReadError
 
-_REFERENCE = re.compile(r"\$\{.*\}", re.DOTALL)
-
-
-def is_reference(value: Any) -> bool:
-    """Whether a value is (or contains) a Terraform expression, so its real value is unknown here."""
-    return isinstance(value, str) and bool(_REFERENCE.search(value))
 
 
 def bad_value(doc: StackDocument, res: Resource, field: str, expected: str, found: Any) -> StackReadError:
