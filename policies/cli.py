@@ -30,17 +30,43 @@ def write_output(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
+    shown = output
     output = output.absolute()
+    if output.is_dir():
+        raise UsageError(f"--output {shown}: is a directory; name a file")
+    if output.exists() and not output.is_file():
+        # /dev/null, /dev/stdout, a named pipe: write into it; replacing it would delete the device.
+        try:
+            with output.open("w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise UsageError(f"--output {shown}: cannot be written ({exc.strerror or exc})") from None
+        return
     if not output.parent.is_dir():
         raise UsageError(f"--output: directory {output.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
+    # The report's mode: the file's own if it exists, else what the umask gives a new file (not mkstemp's 0600).
+    mode = output.stat().st_mode & 0o777 if output.exists() else 0o666 & ~_umask()
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{output.name[:100]}.", dir=output.parent)
+    except OSError as exc:
+        raise UsageError(f"--output {shown}: cannot be written ({exc.strerror or exc})") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, mode)
         os.replace(tmp, output)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"--output {shown}: cannot be written ({exc.strerror or exc})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    current = os.umask(0)  # the only way to read it is to set it
+    os.umask(current)
+    return current
 
 
 def _date(value: str) -> date:

@@ -187,6 +187,8 @@ def test_misshapen_top_level_blocks_exit_2(tmp_path, content, expected):
         ({"budget_usd": 10**30}, {}, "budget_usd is 1000000000000000000000000000000, not a number of USD from 0"),
         ({}, {"backups": True, "backup_policy": {"plan": []}}, "backup plan [] has no price in the table"),
         ({}, {"count": 10**30}, "not a literal number up to 1,000,000"),
+        ({}, {"count": -100}, "count is -100, not a literal number up to 1,000,000"),  # it would lower the total
+        ({}, {"count": "\u00b2"}, "not a literal number up to 1,000,000"),
         ({}, {"//": {"metadata": "not cdktf's shape"}}, None),
     ],
 )
@@ -199,6 +201,42 @@ def test_absurd_values_are_findings_not_crashes(tmp_path, hub, droplet, expected
     assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr
     if expected:
         assert expected in proc.stdout
+
+
+def test_lone_surrogates_exit_2_naming_the_field(tmp_path):
+    stack = tmp_path / "odd" / "cdk.tf.json"
+    stack.parent.mkdir()
+    stack.write_text('{"//": {"hub": {"environment": "\\udfff"}}, "resource": {}}')
+    proc = gate("check", str(stack), tmp_path=tmp_path)
+    assert proc.returncode == 2 and f'{stack}: //.hub.environment: a string holds a lone UTF-16 surrogate' in proc.stderr
+    plan = tmp_path / "plan.json"
+    plan.write_text((DATA / "plan" / "staging_volume_delete.json").read_text().replace('"format_version"', '"x": "\\ud800", "format_version"', 1))
+    proc = gate("plan", str(plan), tmp_path=tmp_path)
+    assert proc.returncode == 2 and f"{plan}: x: a string holds a lone UTF-16 surrogate" in proc.stderr
+
+
+def test_minified_stack_keeps_checkov_findings_on_their_resources(tmp_path):
+    minified = tmp_path / "mini" / "cdk.tf.json"
+    minified.parent.mkdir()
+    minified.write_text(json.dumps(json.loads(INSECURE.read_text()), separators=(",", ":")))
+    results = []
+    for path in (INSECURE, minified):
+        proc = gate("check", str(path), "--format", "json", tmp_path=tmp_path)
+        assert proc.returncode == 1, proc.stderr
+        results.append(sorted((f["check_id"], f["address"], f["status"]) for f in json.loads(proc.stdout)["findings"]))
+    assert results[0] == results[1]
+
+
+def test_output_into_a_directory_device_or_unwritable_place(tmp_path):
+    proc = gate("check", str(INSECURE), "--output", str(tmp_path), tmp_path=tmp_path)
+    assert proc.returncode == 2 and f"--output {tmp_path}: is a directory" in proc.stderr
+    proc = gate("check", str(INSECURE), "--output", "/dev/null", tmp_path=tmp_path)
+    assert proc.returncode == 1 and Path("/dev/null").is_char_device()  # written into, not replaced
+    report = tmp_path / "report.txt"
+    report.write_text("old")
+    report.chmod(0o640)
+    proc = gate("check", str(INSECURE), "--output", str(report), tmp_path=tmp_path)
+    assert proc.returncode == 1 and report.stat().st_mode & 0o777 == 0o640 and "HUB_DO_1" in report.read_text()
 
 
 def test_plan_with_nan_exits_2(tmp_path):
