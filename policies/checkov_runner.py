@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 
 from policies.findings import Finding, Severity, Status
-from policies.stack_document import StackDocument
+from policies.stack_document import Resource, StackDocument
 
 # Offline by default: no call to Checkov's platform for its check-id mapping or guidelines.
 os.environ.setdefault("BC_SKIP_MAPPING", "TRUE")
@@ -284,6 +284,19 @@ def preload() -> None:
         _service = CheckovService()
 
 
+def _reported_resource(rec: _Record, on_line: list[tuple[StackDocument, Resource]]) -> tuple[StackDocument, Resource]:
+    """The resource a Checkov record is about: the one starting on its line, told apart by name
+    when several do (minified JSON); Checkov's `resource.<name>` carries no type."""
+    if len(on_line) > 1:
+        name = rec.resource.rpartition(".")[2]
+        on_line = [(d, r) for d, r in on_line if r.name == name]
+    if len(on_line) == 1:
+        return on_line[0]
+    why = "which matches no resource of that file" if not on_line else (
+        "where several resources of that name start; write one resource per line (the file looks minified)")
+    raise CheckovError(f"Checkov reported {rec.check_id} on {rec.resource} at {rec.file}:{rec.start_line}, {why}")
+
+
 def run_checkov(docs: list[StackDocument], timeout: float = DEFAULT_TIMEOUT) -> CheckovResult:
     """Every Checkov result (passed and failed) for the given stacks, as findings."""
     global _service
@@ -293,17 +306,14 @@ def run_checkov(docs: list[StackDocument], timeout: float = DEFAULT_TIMEOUT) -> 
         return CheckovResult([], frozenset(), frozenset())
     records, hub_meta, check_ids, covered_types = service.scan(docs, timeout)
 
-    by_line = {(str(d.path), r.line): (d, r) for d in docs for r in d.resources}
+    by_line: dict[tuple[str, int], list[tuple[StackDocument, Resource]]] = {}
+    for d in docs:
+        for r in d.resources:
+            by_line.setdefault((str(d.path), r.line), []).append((d, r))
     findings: list[Finding] = []
     seen_files: set[str] = set()
     for rec in records:
-        doc_res = by_line.get((rec.file, rec.start_line))
-        if doc_res is None:
-            raise CheckovError(
-                f"Checkov reported {rec.check_id} on {rec.resource} at {rec.file}:{rec.start_line}, "
-                "which matches no resource of that file"
-            )
-        doc, res = doc_res
+        doc, res = _reported_resource(rec, by_line.get((rec.file, rec.start_line), []))
         seen_files.add(rec.file)
         status = Status.PASSED if rec.passed else Status.FAILED
         meta = hub_meta.get(rec.check_id)
@@ -328,5 +338,11 @@ def run_checkov(docs: list[StackDocument], timeout: float = DEFAULT_TIMEOUT) -> 
     # Checkov passes silently on input it could not read; every stack with resources must have results.
     for doc in docs:
         if doc.resources and str(doc.path) not in seen_files:
-            raise CheckovError(f"{doc.display_path}: Checkov returned no result for a stack with {len(doc.resources)} resources")
+            why = ("Checkov reads only files named *.tf.json, as Terraform does: rename it"
+                   if not doc.path.name.endswith(".tf.json") else
+                   "it could not read the file (its log says why; it refuses some valid JSON, such as \\ud83d\\ude00 "
+                   "surrogate-pair escapes)")
+            raise CheckovError(
+                f"{doc.display_path}: Checkov returned no result for a stack with {len(doc.resources)} resources: {why}"
+            )
     return CheckovResult(findings, check_ids, covered_types)

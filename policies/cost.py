@@ -93,12 +93,12 @@ MAX_QUANTITY = 1_000_000
 
 
 def _literal_int(value: Any) -> int | None:
-    """A literal whole number up to MAX_QUANTITY (a number or a digit string), else None."""
+    """A literal whole number from 0 to MAX_QUANTITY (a number or ASCII digits), else None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value if abs(value) <= MAX_QUANTITY else None
-    if isinstance(value, str) and value.isdigit() and len(value) <= len(str(MAX_QUANTITY)):
+        return value if 0 <= value <= MAX_QUANTITY else None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= len(str(MAX_QUANTITY)):
         return _literal_int(int(value))
     return None
 

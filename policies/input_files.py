@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 
 # json and tomllib parse nested values recursively and raise RecursionError past about a thousand
@@ -13,6 +15,47 @@ NESTED_TOO_DEEPLY = "nested too deeply to read (more than about a thousand level
 def reject_json_constant(name: str) -> None:
     """json's parse_constant hook: NaN and Infinity are Python's extensions, not JSON (Terraform never writes them)."""
     raise ValueError(f"{name} is not a JSON value")
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def lone_surrogate(text: str, raw: Any) -> str | None:
+    """Where decoded JSON holds a lone UTF-16 surrogate (a `\\udXXX` escape without its pair), or None.
+
+    Python's json accepts them, but they are not text: no report could print them, and Terraform
+    would not read them either. A UTF-8 file can hold them only as escapes, so most files need
+    just the regex scan. The path is "" for the top level.
+    """
+    if not _SURROGATE_ESCAPE.search(text):
+        return None
+    return _surrogate_path(raw, "")
+
+
+def _surrogate_path(node: Any, path: str) -> str | None:
+    if isinstance(node, str):
+        return None if _encodable(node) else path
+    if isinstance(node, dict):
+        children = [(key, f"{path}.{key}" if path else str(key), child) for key, child in node.items()]
+    elif isinstance(node, list):
+        children = [(None, f"{path}[{index}]", child) for index, child in enumerate(node)]
+    else:
+        return None
+    for key, where, child in children:
+        if key is not None and not _encodable(key):
+            return where
+        found = _surrogate_path(child, where)
+        if found is not None:
+            return found
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def display_path(path: Path) -> str:
@@ -27,7 +70,7 @@ def read_text(path: Path, error: type[Exception], shown: str | None = None) -> s
     """The file's text, or `error` saying which file and why it cannot be read."""
     shown = shown or display_path(path)
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # tolerates the byte-order mark some editors write
     except FileNotFoundError:
         raise error(f"{shown}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -43,7 +43,7 @@ from pydantic import (
 
 from policies.cost import MAX_QUANTITY
 from policies.findings import Finding, Severity, Status
-from policies.input_files import NESTED_TOO_DEEPLY, display_path, read_text, reject_json_constant
+from policies.input_files import NESTED_TOO_DEEPLY, display_path, lone_surrogate, read_text, reject_json_constant
 from policies.pricing import PriceTable, current_price_table
 
 SUPPORTED_FORMAT_MAJOR = 1
@@ -202,6 +202,8 @@ def load_plan(path: Path | str) -> dict:
         raise PlanReadError(f"{shown}: not valid JSON ({exc})") from None
     except RecursionError:
         raise PlanReadError(f"{shown}: {NESTED_TOO_DEEPLY}") from None
+    if (where := lone_surrogate(text, raw)) is not None:
+        raise PlanReadError(f"{shown}: {where}: a string holds a lone UTF-16 surrogate escape (\\udXXX), which is not text")
     parse_plan(raw, shown)
     return raw
 
@@ -612,7 +614,8 @@ def _monthly(rtype: str, value: dict, prices: PriceTable) -> tuple[Decimal | Non
         policy = value.get("backup_policy")
         policy = policy[0] if isinstance(policy, list) and policy else policy  # plans keep blocks as lists
         plan = (policy.get("plan") if isinstance(policy, dict) else None) or "weekly"
-        percent = {"weekly": prices.backups.weekly_percent, "daily": prices.backups.daily_percent}.get(plan)
+        percents = {"weekly": prices.backups.weekly_percent, "daily": prices.backups.daily_percent}
+        percent = percents.get(plan) if isinstance(plan, str) else None
         if percent is None:
             return None, f"backup plan {plan!r} is not in the price table"
         return size.price_monthly + _money(size.price_monthly * percent / 100), ""

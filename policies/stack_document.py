@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from policies.input_files import NESTED_TOO_DEEPLY, display_path, read_text, reject_json_constant
+from policies.input_files import NESTED_TOO_DEEPLY, display_path, lone_surrogate, read_text, reject_json_constant
 
 
 class StackReadError(Exception):
@@ -142,6 +142,8 @@ def parse_stack(text: str, path: Path, name: str | None = None) -> StackDocument
         raise StackReadError(f"{display}: {NESTED_TOO_DEEPLY}") from None
     if not isinstance(raw, dict):
         raise StackReadError(f"{display}: top level: expected a Terraform JSON object, found {type(raw).__name__}")
+    if (where := lone_surrogate(text, raw)) is not None:
+        raise StackReadError(f"{display}: {where}: a string holds a lone UTF-16 surrogate escape (\\udXXX), which is not text")
     terraform_keys = {"resource", "data", "terraform", "provider", "variable", "output", "locals", "module"}
     unknown = sorted(k for k in raw if k not in terraform_keys and k != "//")
     if not (set(raw) & terraform_keys):

@@ -395,7 +395,7 @@ def load_config(path: Path = DEFAULT_CONFIG) -> HubConfig:
     """Read and validate the configuration; raise ConfigError listing every problem."""
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # tolerates the byte-order mark some editors write
     except FileNotFoundError:
         raise ConfigError([f"{source}: file not found"]) from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -1,5 +1,7 @@
 """HUB_CF_3: visitors must use TLS 1.2 or newer."""
 
+import re
+
 from checkov.common.models.enums import CheckCategories
 
 try:
@@ -34,12 +36,13 @@ class CloudflareMinTls12(HubResourceCheck):
         return CheckResult.FAILED
 
 
+_VERSION = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})")  # Cloudflare's values: "1.0" to "1.3"
+
+
 def _version(raw) -> tuple[int, ...] | None:
-    """"1.2" -> (1, 2); None for anything that is not a dotted version (including ${...})."""
-    parts = str(raw).strip().split(".")
-    if not all(part.isdigit() for part in parts):
-        return None
-    return tuple(int(part) for part in parts)
+    """"1.2" -> (1, 2); None for anything else (including ${...}, "1.2.3" and non-ASCII digits)."""
+    match = _VERSION.fullmatch(str(raw).strip())
+    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 check = CloudflareMinTls12()

@@ -156,4 +156,4 @@ def artifact_uri(file: str) -> str:
 def _fingerprint(finding: Finding) -> str:
     parts = (finding.stack, finding.check_id, finding.address, finding.construct_path, finding.message)
     identity = "\x1f".join(parts)
-    return hashlib.sha256(identity.encode("utf-8")).hexdigest()
+    return hashlib.sha256(identity.encode("utf-8", "backslashreplace")).hexdigest()  # argv may hold undecodable bytes

@@ -75,9 +75,10 @@ def _csp_problem(value: str) -> str | None:
 def _hsts_problem(value: str, required: str) -> str | None:
     directives = _hsts_directives(value)
     max_age = directives.get("max-age", "")
-    if not max_age.isdigit():
+    if not (max_age.isascii() and max_age.isdigit()):
         return f"has no readable max-age (value {value!r})"
-    if int(max_age) < generator_headers.MIN_HSTS_MAX_AGE:
+    # Compared as text first: int() refuses more than 4,300 digits, and so many are long enough anyway.
+    if len(max_age.lstrip("0")) <= 18 and int(max_age) < generator_headers.MIN_HSTS_MAX_AGE:
         return f"has max-age={max_age}, shorter than the required {generator_headers.MIN_HSTS_MAX_AGE} seconds"
     wanted = [part.partition("=")[0].strip() for part in required.split(";") if part.strip()]
     missing = [d for d in wanted if d.lower() != "max-age" and d.lower() not in directives]

@@ -270,6 +270,10 @@ CASES = [
     ("HUB_CF_3", "cloudflare_zone_setting", setting("min_tls_version", "1.3"), PASSED, "1.3"),
     ("HUB_CF_3", "cloudflare_zone_setting", setting("min_tls_version", "1.1"), FAILED, "1.1"),
     ("HUB_CF_3", "cloudflare_zone_setting", setting("min_tls_version", "${var.tls}"), FAILED, "unknown version"),
+    # str.isdigit() takes these, int() does not (or reads them): each must fail, never crash or pass
+    ("HUB_CF_3", "cloudflare_zone_setting", setting("min_tls_version", "1.\u00b9"), FAILED, "superscript digit"),
+    ("HUB_CF_3", "cloudflare_zone_setting", setting("min_tls_version", "\u0663.\u0663"), FAILED, "Arabic-Indic digits"),
+    ("HUB_CF_3", "cloudflare_zone_setting", setting("min_tls_version", "1.2.3"), FAILED, "three parts"),
     # HUB_CF_4: always use https
     ("HUB_CF_4", "cloudflare_zone_setting", setting("always_use_https", "on"), PASSED, "on"),
     ("HUB_CF_4", "cloudflare_zone_setting", setting("always_use_https", "off"), FAILED, "off"),

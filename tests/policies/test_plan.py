@@ -435,3 +435,13 @@ def test_cost_change_uses_the_price_table_override(tmp_path, monkeypatch):
     monkeypatch.setenv("HUB_PRICE_TABLE", str(override))
     cost = plan_cost_change(load_plan(DATA / "staging_volume_delete.json"))
     assert cost.total_delta == Decimal("-12.50")  # -100 GiB + 50 GiB at the overridden 0.25
+
+
+@pytest.mark.parametrize("plan", [[[]], ["weekly"], {"a": 1}, 7])
+def test_backup_plan_of_another_type_is_unpriced_not_a_crash(plan):
+    from policies.plan import _monthly
+    from policies.pricing import current_price_table
+
+    value = {"size": "s-1vcpu-1gb", "backups": True, "backup_policy": [{"plan": plan}]}
+    price, why = _monthly("digitalocean_droplet", value, current_price_table())
+    assert price is None and "is not in the price table" in why

@@ -239,6 +239,13 @@ def _header_problems(rules: list[dict]) -> list[tuple[str, str]]:
 
 def test_stronger_values_than_required_pass():
     assert _header_problems([_set_all()]) == []
+    # longer than int() reads (4,300 digits): long enough, and no crash
+    assert _header_problems([_set_all(**{HSTS: "max-age=" + "9" * 5000 + "; includeSubDomains"})]) == []
+
+
+def test_hsts_max_age_in_other_digits_is_unreadable():
+    problems = _header_problems([_set_all(**{HSTS: "max-age=\u00b2; includeSubDomains"})])
+    assert [h for h, _ in problems] == [HSTS] and "has no readable max-age" in problems[0][1]
 
 
 @pytest.mark.parametrize(
