@@ -59,6 +59,19 @@ class Kind(str, Enum):
         return self in (Kind.STAGING, Kind.PRODUCTION)
 
 
+def _matching(pattern: re.Pattern[str], value: str, what: str) -> str:
+    """`value` if the whole of it matches `pattern`; else the error "<value> is not <what>"."""
+    if not pattern.fullmatch(value):
+        raise ValueError(f"{value!r} is not {what}")
+    return value
+
+
+def _known_region(value: str) -> str:
+    if value not in known_regions():
+        raise ValueError(f"unknown DigitalOcean region {value!r} (known: {', '.join(sorted(known_regions()))})")
+    return value
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # nan and inf are valid TOML floats
 
@@ -79,9 +92,7 @@ class Pool(Strict):
     @field_validator("image")
     @classmethod
     def _image(cls, v: str) -> str:
-        if not IMAGE.match(v):
-            raise ValueError(f"{v!r} is not a DigitalOcean image slug")
-        return v
+        return _matching(IMAGE, v, "a DigitalOcean image slug")
 
 
 class Pools(Strict):
@@ -170,9 +181,7 @@ class Environment(Strict):
     @field_validator("region")
     @classmethod
     def _region(cls, v: str) -> str:
-        if v not in known_regions():
-            raise ValueError(f"unknown DigitalOcean region {v!r} (known: {', '.join(sorted(known_regions()))})")
-        return v
+        return _known_region(v)
 
     @field_validator("hostnames")
     @classmethod
@@ -265,16 +274,12 @@ class State(Strict):
     @field_validator("key_prefix")
     @classmethod
     def _key_prefix(cls, v: str) -> str:
-        if not STATE_KEY_PREFIX.match(v):
-            raise ValueError(f"{v!r} is not a state key prefix (path segments of letters, digits, '.', '_', '-')")
-        return v
+        return _matching(STATE_KEY_PREFIX, v, "a state key prefix (path segments of letters, digits, '.', '_', '-')")
 
     @field_validator("region")
     @classmethod
     def _region(cls, v: str) -> str:
-        if v not in known_regions():
-            raise ValueError(f"unknown DigitalOcean region {v!r} (known: {', '.join(sorted(known_regions()))})")
-        return v
+        return _known_region(v)
 
     @field_validator("bucket")
     @classmethod
@@ -321,18 +326,16 @@ class Preview(Strict):
 
 class HubConfig(Strict):
     project: str = "community-hub"
+    state: State = State()
+    zones: dict[str, Zone]
+    preview: Preview = Preview()
+    environments: dict[str, Environment] = Field(min_length=1)
 
     @field_validator("project")
     @classmethod
     def _project(cls, v: str) -> str:
         # It starts every Droplet and firewall name, so it must be short and hostname-safe.
-        if not PROJECT.match(v):
-            raise ValueError(f"{v!r} is not a project name (2-32 lower-case letters, digits and '-', starting with a letter)")
-        return v
-    state: State = State()
-    zones: dict[str, Zone]
-    preview: Preview = Preview()
-    environments: dict[str, Environment] = Field(min_length=1)
+        return _matching(PROJECT, v, "a project name (2-32 lower-case letters, digits and '-', starting with a letter)")
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "HubConfig":

@@ -19,6 +19,13 @@ DATA = Path(__file__).parent / "data"
 INSECURE = DATA / "checks" / "insecure" / "cdk.tf.json"
 
 
+def written(path: Path, content: str) -> Path:
+    """`path` (its directory made) holding `content`: the bad input a test hands the gate."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content)
+    return path
+
+
 def gate(*args: str, tmp_path: Path, cwd: Path = ROOT, **env) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "policies", *args],
@@ -127,14 +134,18 @@ def test_expired_suppression_stops_suppressing(tmp_path):
         ('{"resource": {"digitalocean_droplet": {"a": {"size": "s-1vcpu-1gb"', "not valid JSON"),
         ('{"name": "not terraform", "version": 1}', "not a Terraform JSON configuration"),
         ("[1, 2]", "expected a Terraform JSON object"),
+        ('{"resource": {}, "terraform": "x"}', "terraform: expected an object, found str"),
+        ('{"resource": {}, "output": "x"}', "output: expected an object, found str"),
+        ('{"resource": {}, "variable": {"region": "nyc3"}}', "variable.region: expected an object, found str"),
+        ('{"resource": {"digitalocean_vpc": {"v": {"ip_range": NaN}}}}', "not valid JSON (NaN is not a JSON value)"),
     ],
 )
 def test_unusable_stack_exits_2(tmp_path, content, expected):
-    bad = tmp_path / "bad" / "cdk.tf.json"
-    bad.parent.mkdir()
-    bad.write_text(content)
-    proc = gate("check", str(bad), tmp_path=tmp_path)
-    assert proc.returncode == 2 and expected in proc.stderr and "Traceback" not in proc.stderr
+    bad = written(tmp_path / "bad" / "cdk.tf.json", content)
+    for command in ("check", "cost"):
+        proc = gate(command, str(bad), tmp_path=tmp_path)
+        assert proc.returncode == 2 and f"{bad}: " in proc.stderr and expected in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
 
 
 DEEP_JSON = '{"resource": {"digitalocean_vpc": {"v": {"name": ' + "[" * 100_000 + "]" * 100_000 + "}}}}"
@@ -153,32 +164,11 @@ DEEP_TOML = "deep = " + "[" * 100_000 + "]" * 100_000 + "\n"
     ids=["stack", "plan", "allowances", "suppressions", "price-table"],
 )
 def test_input_nested_past_the_parsers_limit_exits_2(tmp_path, file_name, content, args, env):
-    bad = tmp_path / "deep" / file_name
-    bad.parent.mkdir()
-    bad.write_text(content)
+    bad = written(tmp_path / "deep" / file_name, content)
     fill = {"file": str(bad)}
     proc = gate(*(a.format(**fill) for a in args), tmp_path=tmp_path, **{k: v.format(**fill) for k, v in env.items()})
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert f"{bad}: nested too deeply to read" in proc.stderr and "Traceback" not in proc.stderr
-
-
-@pytest.mark.parametrize(
-    "content, expected",
-    [
-        ('{"resource": {}, "terraform": "x"}', "terraform: expected an object, found str"),
-        ('{"resource": {}, "output": "x"}', "output: expected an object, found str"),
-        ('{"resource": {}, "variable": {"region": "nyc3"}}', "variable.region: expected an object, found str"),
-        ('{"resource": {"digitalocean_vpc": {"v": {"ip_range": NaN}}}}', "not valid JSON (NaN is not a JSON value)"),
-    ],
-)
-def test_misshapen_top_level_blocks_exit_2(tmp_path, content, expected):
-    bad = tmp_path / "odd" / "cdk.tf.json"
-    bad.parent.mkdir()
-    bad.write_text(content)
-    for command in ("check", "cost"):
-        proc = gate(command, str(bad), tmp_path=tmp_path)
-        assert proc.returncode == 2 and f"{bad}: {expected}" in proc.stderr, proc.stderr
-        assert "Traceback" not in proc.stderr
 
 
 @pytest.mark.parametrize(
@@ -193,10 +183,9 @@ def test_misshapen_top_level_blocks_exit_2(tmp_path, content, expected):
     ],
 )
 def test_absurd_values_are_findings_not_crashes(tmp_path, hub, droplet, expected):
-    stack = tmp_path / "odd" / "cdk.tf.json"
-    stack.parent.mkdir()
     body = {"size": "s-1vcpu-1gb", "image": "ubuntu-24-04-x64", "region": "nyc3", "name": "d", **droplet}
-    stack.write_text(json.dumps({"//": {"hub": hub}, "resource": {"digitalocean_droplet": {"d": body}}}))
+    document = {"//": {"hub": hub}, "resource": {"digitalocean_droplet": {"d": body}}}
+    stack = written(tmp_path / "odd" / "cdk.tf.json", json.dumps(document))
     proc = gate("cost", str(stack), "--format", "json", tmp_path=tmp_path)
     assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr
     if expected:
@@ -204,9 +193,7 @@ def test_absurd_values_are_findings_not_crashes(tmp_path, hub, droplet, expected
 
 
 def test_lone_surrogates_exit_2_naming_the_field(tmp_path):
-    stack = tmp_path / "odd" / "cdk.tf.json"
-    stack.parent.mkdir()
-    stack.write_text('{"//": {"hub": {"environment": "\\udfff"}}, "resource": {}}')
+    stack = written(tmp_path / "odd" / "cdk.tf.json", '{"//": {"hub": {"environment": "\\udfff"}}, "resource": {}}')
     proc = gate("check", str(stack), tmp_path=tmp_path)
     assert proc.returncode == 2 and f'{stack}: //.hub.environment: a string holds a lone UTF-16 surrogate' in proc.stderr
     plan = tmp_path / "plan.json"
@@ -216,9 +203,7 @@ def test_lone_surrogates_exit_2_naming_the_field(tmp_path):
 
 
 def test_minified_stack_keeps_checkov_findings_on_their_resources(tmp_path):
-    minified = tmp_path / "mini" / "cdk.tf.json"
-    minified.parent.mkdir()
-    minified.write_text(json.dumps(json.loads(INSECURE.read_text()), separators=(",", ":")))
+    minified = written(tmp_path / "mini" / "cdk.tf.json", json.dumps(json.loads(INSECURE.read_text()), separators=(",", ":")))
     results = []
     for path in (INSECURE, minified):
         proc = gate("check", str(path), "--format", "json", tmp_path=tmp_path)
