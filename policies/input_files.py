@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,23 @@ from typing import Any
 NESTED_TOO_DEEPLY = "nested too deeply to read (more than about a thousand levels of arrays or tables)"
 
 
-def reject_json_constant(name: str) -> None:
+def parse_json(text: str, error: type[Exception], shown: str) -> Any:
+    """The decoded document, or `error` naming the file: invalid JSON, NaN or Infinity, nesting
+    past the parser's limit, or a lone UTF-16 surrogate (naming the field)."""
+    try:
+        raw = json.loads(text, parse_constant=_reject_json_constant)
+    except json.JSONDecodeError as exc:
+        raise error(f"{shown}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    except ValueError as exc:  # NaN or Infinity, from _reject_json_constant
+        raise error(f"{shown}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise error(f"{shown}: {NESTED_TOO_DEEPLY}") from None
+    if (where := _lone_surrogate(text, raw)) is not None:
+        raise error(f"{shown}: {where}: a string holds a lone UTF-16 surrogate escape (\\udXXX), which is not text")
+    return raw
+
+
+def _reject_json_constant(name: str) -> None:
     """json's parse_constant hook: NaN and Infinity are Python's extensions, not JSON (Terraform never writes them)."""
     raise ValueError(f"{name} is not a JSON value")
 
@@ -20,7 +37,7 @@ def reject_json_constant(name: str) -> None:
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
-def lone_surrogate(text: str, raw: Any) -> str | None:
+def _lone_surrogate(text: str, raw: Any) -> str | None:
     """Where decoded JSON holds a lone UTF-16 surrogate (a `\\udXXX` escape without its pair), or None.
 
     Python's json accepts them, but they are not text: no report could print them, and Terraform

@@ -23,7 +23,6 @@ volume, and a volume that is itself destroyed is caught on its own address.
 from __future__ import annotations
 
 import fnmatch
-import json
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -43,7 +42,7 @@ from pydantic import (
 
 from policies.cost import MAX_QUANTITY
 from policies.findings import Finding, Severity, Status
-from policies.input_files import NESTED_TOO_DEEPLY, display_path, lone_surrogate, read_text, reject_json_constant
+from policies.input_files import NESTED_TOO_DEEPLY, display_path, parse_json, read_text
 from policies.pricing import PriceTable, current_price_table
 
 SUPPORTED_FORMAT_MAJOR = 1
@@ -194,16 +193,7 @@ def load_plan(path: Path | str) -> dict:
     path = Path(path)
     shown = display_path(path)
     text = read_text(path, PlanReadError, shown)
-    try:
-        raw = json.loads(text, parse_constant=reject_json_constant)
-    except json.JSONDecodeError as exc:
-        raise PlanReadError(f"{shown}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
-    except ValueError as exc:  # NaN or Infinity, which Python's json accepts and JSON does not
-        raise PlanReadError(f"{shown}: not valid JSON ({exc})") from None
-    except RecursionError:
-        raise PlanReadError(f"{shown}: {NESTED_TOO_DEEPLY}") from None
-    if (where := lone_surrogate(text, raw)) is not None:
-        raise PlanReadError(f"{shown}: {where}: a string holds a lone UTF-16 surrogate escape (\\udXXX), which is not text")
+    raw = parse_json(text, PlanReadError, shown)
     parse_plan(raw, shown)
     return raw
 

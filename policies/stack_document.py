@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from policies.input_files import NESTED_TOO_DEEPLY, display_path, lone_surrogate, read_text, reject_json_constant
+from policies.input_files import display_path, parse_json, read_text
 
 
 class StackReadError(Exception):
@@ -132,18 +132,9 @@ def _construct_path(body: Any) -> str:
 
 def parse_stack(text: str, path: Path, name: str | None = None) -> StackDocument:
     display = display_path(path)
-    try:
-        raw = json.loads(text, parse_constant=reject_json_constant)
-    except json.JSONDecodeError as exc:
-        raise StackReadError(f"{display}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
-    except ValueError as exc:  # NaN or Infinity, which Python's json accepts and JSON does not
-        raise StackReadError(f"{display}: not valid JSON ({exc})") from None
-    except RecursionError:
-        raise StackReadError(f"{display}: {NESTED_TOO_DEEPLY}") from None
+    raw = parse_json(text, StackReadError, display)
     if not isinstance(raw, dict):
         raise StackReadError(f"{display}: top level: expected a Terraform JSON object, found {type(raw).__name__}")
-    if (where := lone_surrogate(text, raw)) is not None:
-        raise StackReadError(f"{display}: {where}: a string holds a lone UTF-16 surrogate escape (\\udXXX), which is not text")
     terraform_keys = {"resource", "data", "terraform", "provider", "variable", "output", "locals", "module"}
     unknown = sorted(k for k in raw if k not in terraform_keys and k != "//")
     if not (set(raw) & terraform_keys):
