@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-
 # json and tomllib parse nested values recursively and raise RecursionError past about a thousand
 # levels; every reader turns that into this message instead of a traceback.
 NESTED_TOO_DEEPLY = "nested too deeply to read (more than about a thousand levels of arrays or tables)"
@@ -42,7 +41,7 @@ def _lone_surrogate(text: str, raw: Any) -> str | None:
 
     Python's json accepts them, but they are not text: no report could print them, and Terraform
     would not read them either. A UTF-8 file can hold them only as escapes, so most files need
-    just the regex scan. The path is "" for the top level.
+    just the regex scan.
     """
     if not _SURROGATE_ESCAPE.search(text):
         return None
