@@ -19,7 +19,7 @@ import signal
 import time
 from dataclasses import dataclass
 
-from policies.findings import Finding, Severity, Status
+from policies.findings import Finding, Severity, Status, location
 from policies.stack_document import Resource, StackDocument
 
 # Offline by default: no call to Checkov's platform for its check-id mapping or guidelines.
@@ -324,11 +324,7 @@ def run_checkov(docs: list[StackDocument], timeout: float = DEFAULT_TIMEOUT) -> 
                 check_id=rec.check_id,
                 title=title,
                 severity=severity,
-                stack=doc.name,
-                address=res.address,
-                construct_path=res.construct_path,
-                file=doc.display_path,
-                line=res.line,
+                **location(doc, res),
                 message=details or (title if status is Status.FAILED else "passed"),
                 fix=fix,
                 status=status,

@@ -27,7 +27,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from policies.findings import Finding, Severity, Status
+from policies.findings import Finding, Severity, Status, location
 from policies.pricing import MAX_BUDGET_USD, PriceTable, current_price_table
 from policies.stack_document import Resource, StackDocument
 
@@ -237,11 +237,7 @@ class _StackEstimator:
                 check_id=UNKNOWN_CHECK,
                 title=UNKNOWN_TITLE,
                 severity=Severity.HIGH,
-                stack=self.doc.name,
-                address=res.address,
-                construct_path=res.construct_path,
-                file=self.doc.display_path,
-                line=res.line,
+                **location(self.doc, res),
                 message=message,
                 fix=fix,
             )

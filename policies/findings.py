@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from policies.stack_document import Resource, StackDocument
 
 
 class Severity(str, Enum):
@@ -48,3 +52,15 @@ class Finding:
 
     def sort_key(self) -> tuple:
         return (self.stack, self.address, self.check_id, self.message)
+
+
+def location(doc: StackDocument, res: Resource | None = None) -> dict[str, Any]:
+    """Finding fields that say where it points: the resource's address, construct path and line in
+    the stack's file, or the stack itself when `res` is None."""
+    return {
+        "stack": doc.name,
+        "address": res.address if res else "",
+        "construct_path": res.construct_path if res else "",
+        "file": doc.display_path,
+        "line": res.line if res else 1,
+    }

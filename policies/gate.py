@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from policies.findings import Finding, Severity, Status
+from policies.findings import Finding, Severity, Status, location
 from policies.reports import GateResult
 from policies.stack_document import StackDocument, StackReadError, discover_stack_files, load_stack
 
@@ -55,11 +55,7 @@ def _unknown_types(docs: list[StackDocument], checked_types: frozenset[str]) -> 
                         check_id=UNKNOWN_TYPE,
                         title=UNKNOWN_TYPE_TITLE,
                         severity=Severity.HIGH,
-                        stack=doc.name,
-                        address=res.address,
-                        construct_path=res.construct_path,
-                        file=doc.display_path,
-                        line=res.line,
+                        **location(doc, res),
                         message=f"no policy of the gate knows resource type {res.type}; it cannot be judged",
                         fix="Add a check (policies/checks/) or a price-table entry for this type before deploying it.",
                     )

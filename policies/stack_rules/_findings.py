@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from policies.findings import Finding, Severity, Status
+from policies.findings import Finding, Severity, Status, location
 from policies.stack_document import Resource, StackDocument
 
 
@@ -29,11 +29,7 @@ class RuleFindings:
             check_id=self.rule_id,
             title=self.title,
             severity=severity,
-            stack=doc.name,
-            address=res.address if res else "",
-            construct_path=res.construct_path if res else "",
-            file=doc.display_path,
-            line=res.line if res else 1,
+            **location(doc, res),
             message=message,
             fix=self.fix,
             status=status,
