@@ -17,7 +17,7 @@ import multiprocessing
 import os
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from policies.findings import Finding, Severity, Status, location
 from policies.stack_document import Resource, StackDocument
@@ -90,6 +90,8 @@ def _load() -> _Loaded:
         fast = line_loader_in_c()
         if fast is not None:  # only in the gate's own Checkov process; plain `checkov` is untouched
             yaml_loader.SafeLineLoader = fast
+        _judge_dynamic_blocks_as_written()
+        _record_check_crashes()
         ours = all_checks()  # registers our checks with Checkov's registry
         ids = {c.id for checks in resource_registry.checks.values() for c in checks}
         ids |= {c.id for checks in resource_registry.wildcard_checks.values() for c in checks}
@@ -120,6 +122,50 @@ class _Record:
     details: tuple[str, ...]
     guideline: str
     severity: str
+    crash: str = ""  # the check raised this instead of answering
+
+
+_crashes: list[_Record] = []  # check crashes recorded during the current _scan in this process
+
+
+def _judge_dynamic_blocks_as_written() -> None:
+    """Switch off Checkov's expansion of `dynamic` blocks for its resource checks.
+
+    On Terraform JSON it fails: it crashes on the line numbers inside the block, after it has
+    already replaced the written blocks of that name by the dynamic ones (tests show both). Checkov's
+    checks then judge the resource as written; ours add the dynamic templates themselves
+    (policies/checks/_rules.py: with_dynamic_templates).
+    """
+    from checkov.terraform.checks.resource import (
+        base_resource_check, base_resource_negative_value_check, base_resource_value_check,
+    )
+
+    for module in (base_resource_check, base_resource_value_check, base_resource_negative_value_check):
+        module.handle_dynamic_values = lambda conf, has_dynamic_block=False: False
+
+
+def _record_check_crashes() -> None:
+    """Keep each check that raises on a resource as a record of its own, to fail closed on.
+
+    Checkov logs the traceback (on the terminal) and drops the check's result, so a crash would
+    otherwise read as a pass. Checkov calls `log_check_error` exactly then, with the exception
+    being handled; recording it there replaces the traceback with a finding.
+    """
+    import sys
+
+    from checkov.common.checks.base_check import BaseCheck
+
+    def record(check, scanned_file, entity_type, entity_name, entity_configuration) -> None:
+        error = sys.exc_info()[1]
+        start = entity_configuration.get("__startline__") if isinstance(entity_configuration, dict) else None
+        _crashes.append(_Record(
+            check_id=check.id, check_name=check.name, passed=False, file=str(scanned_file),  # see _scan
+            start_line=start if isinstance(start, int) else 0, resource=f"{entity_type}.{entity_name}",
+            details=(), guideline=check.guideline or "", severity=str(getattr(check.severity, "name", "") or "").upper(),
+            crash=f"{type(error).__name__}: {error}" if error is not None else "an unknown error",
+        ))
+
+    BaseCheck.log_check_error = record
 
 
 @dataclass(frozen=True)
@@ -139,6 +185,7 @@ def _without_graph(runner) -> None:
 
 def _scan(files: list[str], resource_types: frozenset[str] = frozenset({"all"})) -> list[_Record]:
     loaded = _load()
+    _crashes.clear()
     runner = loaded.runner_cls()
     unknown_types = "all" in resource_types
     if not unknown_types and not loaded.graph_types & (resource_types | {"all", "*"}):
@@ -166,7 +213,14 @@ def _scan(files: list[str], resource_types: frozenset[str] = frozenset({"all"}))
         )
         for passed, records in ((False, report.failed_checks), (True, report.passed_checks))
         for rec in records
-    ]
+    ] + [_with_scanned_file(crash, files) for crash in _crashes]
+
+
+def _with_scanned_file(crash: _Record, files: list[str]) -> _Record:
+    """The crash with the file as given to Checkov, which checks see as "/" + its path relative to the
+    working directory (Checkov's own formula); its records carry the file as given."""
+    given = [f for f in files if f"/{os.path.relpath(f)}" == crash.file]
+    return replace(crash, file=given[0]) if given else crash
 
 
 _Chunk = tuple[list[str], frozenset[str]]  # stack files, and the resource types in them
@@ -319,6 +373,9 @@ def run_checkov(docs: list[StackDocument], timeout: float = DEFAULT_TIMEOUT) -> 
         meta = hub_meta.get(rec.check_id)
         severity, fix, title = meta or (_CHECKOV_SEVERITY.get(rec.severity, Severity.MEDIUM), rec.guideline, rec.check_name)
         details = "; ".join(rec.details)
+        if rec.crash:  # fail closed: a check that could not judge the resource does not pass it
+            details = f"not evaluated: the check crashed on this resource ({rec.crash}), so the gate counts it as failed"
+            fix = f"Suppress {rec.check_id} for this resource with a reason if it is known to be safe. {fix}".strip()
         findings.append(
             Finding(
                 check_id=rec.check_id,

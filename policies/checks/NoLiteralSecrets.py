@@ -11,6 +11,7 @@ except ModuleNotFoundError:  # loaded by Checkov from --external-checks-dir as a
 class NoLiteralSecrets(HubResourceCheck):
     hub_severity = Severity.CRITICAL
     hub_fix = "Pass the secret as a sensitive variable or a resource reference (${...}); never write it into the stack."
+    expands_dynamic_blocks = False  # every string as written, dynamic templates included, once each
 
     def __init__(self) -> None:
         super().__init__(

@@ -23,7 +23,6 @@ from typing import Any, Iterable, NamedTuple
 from checkov.common.bridgecrew.severities import Severities
 from checkov.common.models.enums import CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
-from checkov.terraform.parser_functions import handle_dynamic_values
 
 try:
     from policies.findings import Severity
@@ -32,12 +31,14 @@ except ModuleNotFoundError:  # loaded as a loose file by Checkov: the project ro
     from policies.findings import Severity
 
 # Light helpers shared with the gate, which must not import Checkov to read a provider block.
+from policies.dynamic_blocks import dynamic_templates  # noqa: E402
 from policies.ports import ALL_PORTS, PortRange, parse_port_range  # noqa: E402
 from policies.secrets import find_secrets, is_reference, serialized, value  # noqa: E402
 
 __all__ = [
     "ALL_PORTS",
     "CheckResult",
+    "DYNAMIC_ORIGIN",
     "FirewallRule",
     "HubResourceCheck",
     "PortRange",
@@ -55,6 +56,7 @@ __all__ = [
     "parse_port_range",
     "string_list",
     "value",
+    "with_dynamic_templates",
     "world_open_ports",
     "zone_setting",
     "ZONE_SETTING_TYPES",
@@ -81,24 +83,30 @@ class HubResourceCheck(BaseResourceCheck):
         """Record why the resource fails; Checkov reports `details` with the result."""
         self.details.append(message)
 
-    def scan_entity_conf(self, conf: dict[str, Any], entity_type: str) -> CheckResult:
-        """Checkov's own steps before `scan_resource_conf`, minus repeated work.
+    # False for a check that reads every string as written, `dynamic` block templates included.
+    expands_dynamic_blocks = True
 
-        Checkov hands the same conf to every check of a resource, and its base class walks the
-        whole conf for `dynamic` blocks each time. A conf with no "dynamic" string anywhere has no
-        such block, and a walk that found none changed nothing; no check edits a conf, so the
-        other checks of the same conf skip the walk. A conf with dynamic blocks is walked for every
-        check, as Checkov does.
+    def scan_entity_conf(self, conf: dict[str, Any], entity_type: str) -> CheckResult:
+        """Checkov's own steps before `scan_resource_conf`, with our reading of `dynamic` blocks.
+
+        Checkov's base class expands `dynamic` blocks in place with `handle_dynamic_values`, which
+        fails on Terraform JSON: it crashes on the line numbers in the block (so the check gives no
+        result at all) or, without them, replaces the written blocks by the dynamic ones. Here each
+        dynamic block's `content` template is judged beside the written blocks instead (see
+        `with_dynamic_templates`), in a copy, so the conf Checkov passes on stays as it is.
+
+        Checkov hands the same conf to every check of a resource; it is prepared once (serialized
+        and, only if its text mentions "dynamic", expanded) and the other checks reuse that.
         """
-        global _static_conf
+        global _prepared
         self.entity_type = entity_type
         if conf.get("count") == [0]:
             return CheckResult.UNKNOWN
-        if conf is not _static_conf[0]:
+        if conf is not _prepared[0]:
             text = serialized(conf)
-            if (text is not None and b"dynamic" not in text) or not handle_dynamic_values(conf):
-                _static_conf = (conf, text)  # the reference also keeps its id from being reused
-        return self.scan_resource_conf(conf)
+            expanded = with_dynamic_templates(conf) if text is None or b"dynamic" in text else conf
+            _prepared = (conf, text, expanded)  # the reference also keeps its id from being reused
+        return self.scan_resource_conf(_prepared[2] if self.expands_dynamic_blocks else conf)
 
     def evaluate(self, conf: dict[str, Any], entity_type: str) -> tuple[CheckResult, list[str]]:
         """Run the check on a Checkov-form conf outside Checkov's runner (gate and tests)."""
@@ -108,15 +116,45 @@ class HubResourceCheck(BaseResourceCheck):
         return result, list(self.details)
 
 
-# The last conf known to have no dynamic block, with its _serialized bytes (see
-# HubResourceCheck.scan_entity_conf); NoLiteralSecrets reads the same conf and reuses them.
-_static_conf: tuple[dict[str, Any] | None, bytes | None] = (None, None)
+# The conf scan_entity_conf prepared last: (conf, its serialized bytes, the conf with its dynamic
+# blocks' templates). NoLiteralSecrets and firewall_rules reuse the bytes for the same conf.
+_prepared: tuple[dict[str, Any] | None, bytes | None, dict[str, Any] | None] = (None, None, None)
 
 
 def known_serialization(conf: dict[str, Any]) -> bytes | None:
     """`serialized(conf)` if scan_entity_conf already made it for this very conf, else None."""
-    cached, text = _static_conf
+    cached, text, _ = _prepared
     return text if conf is cached else None
+
+
+# --- Dynamic blocks ------------------------------------------------------------------------------
+
+# Where a block made from a dynamic block's template came from, for messages ("dynamic.inbound_rule[0]").
+DYNAMIC_ORIGIN = "__dynamic__"
+
+
+def with_dynamic_templates(conf: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the conf with each `dynamic` block's `content` template added to the blocks of its
+    name, nested blocks included (why templates: policies/dynamic_blocks.py); `conf` itself when it
+    has no dynamic block."""
+    expanded: dict[str, Any] | None = None
+    for key, raw in conf.items():
+        if key != "dynamic" and isinstance(raw, list) and any(isinstance(item, dict) for item in raw):
+            items = [with_dynamic_templates(item) if isinstance(item, dict) else item for item in raw]
+            if any(new is not old for new, old in zip(items, raw)):
+                expanded = expanded if expanded is not None else dict(conf)
+                expanded[key] = items
+    if "dynamic" not in conf:
+        return conf if expanded is None else expanded
+    expanded = expanded if expanded is not None else dict(conf)
+    del expanded["dynamic"]
+    for label, index, content in dynamic_templates(conf["dynamic"]):
+        written = expanded.get(label)
+        existing = list(written) if isinstance(written, list) else ([] if written is None else [written])
+        block = dict(with_dynamic_templates(content))
+        block[DYNAMIC_ORIGIN] = f"dynamic.{label}[{index}]"
+        expanded[label] = existing + [block]
+    return expanded
 
 
 # --- Checkov's wrapping --------------------------------------------------------------------------
@@ -266,6 +304,7 @@ class FirewallRule(NamedTuple):
     port_text: str
     addresses: tuple[str, ...]
     peers: tuple[str, ...]
+    origin: str | None = None  # "dynamic.inbound_rule[0]" for a dynamic block's template
 
     def matches(self, protocol: str) -> bool:
         return self.protocol is None or self.protocol == protocol
@@ -280,7 +319,8 @@ class FirewallRule(NamedTuple):
         where = "from" if self.direction == "inbound" else "to"
         sources = ", ".join(self.addresses) or ", ".join(self.peers) or "nowhere"
         ports = f" {self.port_text}" if self.carries_ports else ""
-        return f"{self.direction}_rule[{self.index}]: {protocol}{ports} {where} {sources}"
+        field = f"{self.origin}.content" if self.origin else f"{self.direction}_rule[{self.index}]"
+        return f"{field}: {protocol}{ports} {where} {sources}"
 
 
 def firewall_rules(conf: dict[str, Any], direction: str) -> list[FirewallRule]:
@@ -342,7 +382,8 @@ def _read_firewall_rules(raw: Any, direction: str) -> list[FirewallRule]:
             if key in block:
                 peers += _strings(block, key)
         addresses = _strings(block, address_key) if address_key in block else ()
-        rules.append(FirewallRule(direction, index, protocol, ports, port_text, addresses, peers))
+        origin = block.get(DYNAMIC_ORIGIN)
+        rules.append(FirewallRule(direction, index, protocol, ports, port_text, addresses, peers, origin))
     return rules
 
 

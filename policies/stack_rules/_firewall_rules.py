@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from policies.dynamic_blocks import dynamic_templates
 from policies.stack_document import Resource, StackDocument
 from policies.stack_rules._per_stack import once
 from policies.ports import ALL_PORTS, PortRange, parse_port_range
@@ -30,10 +31,11 @@ class FirewallRule(NamedTuple):
     load_balancer_uids: tuple[str, ...]
     droplet_ids: tuple[str, ...]
     kubernetes_ids: tuple[str, ...]
+    origin: str | None = None  # "dynamic.inbound_rule[0]" for a dynamic block's content template
 
     @property
     def field(self) -> str:
-        return f"{self.direction}_rule[{self.index}]"
+        return f"{self.origin}.content" if self.origin else f"{self.direction}_rule[{self.index}]"
 
     @property
     def peer_word(self) -> str:
@@ -65,9 +67,22 @@ _PEER_KEYS = {
 }
 
 
+def _rule_blocks(doc: StackDocument, firewall: Resource, direction: str) -> list[tuple[dict[str, Any], str | None]]:
+    """(block, origin) of every written rule, then of every dynamic rule block's template."""
+    name = f"{direction}_rule"
+    written: list[tuple[dict[str, Any], str | None]] = [(b, None) for b in blocks(doc, firewall, firewall.attrs, name)]
+    if "dynamic" not in firewall.attrs:
+        return written
+    return written + [
+        (template, f"dynamic.{label}[{index}]")
+        for label, index, template in dynamic_templates(firewall.attrs["dynamic"])
+        if label == name
+    ]
+
+
 def _read_rules(doc: StackDocument, firewall: Resource, direction: str) -> list[FirewallRule]:
     rules = []
-    for index, block in enumerate(blocks(doc, firewall, firewall.attrs, f"{direction}_rule")):
+    for index, (block, origin) in enumerate(_rule_blocks(doc, firewall, direction)):
         raw_protocol = block.get("protocol")
         protocol = _protocol(raw_protocol) if isinstance(raw_protocol, str) else None
         ports = None if protocol == "icmp" else (parse_port_range(block.get("port_range", "all")) or ALL_PORTS)
@@ -79,8 +94,9 @@ def _read_rules(doc: StackDocument, firewall: Resource, direction: str) -> list[
             elif is_string_list(raw):
                 peers.append(tuple(raw))  # the usual shape, without string_list's checks
             else:
-                peers.append(tuple(string_list(doc, firewall, block, key, f"{direction}_rule[{index}]")))
-        rules.append(FirewallRule(direction, index, protocol, ports, *peers))
+                field = f"{origin}.content" if origin else f"{direction}_rule[{index}]"
+                peers.append(tuple(string_list(doc, firewall, block, key, field)))
+        rules.append(FirewallRule(direction, index, protocol, ports, *peers, origin))
     return rules
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from policies.findings import Status
 from tests.conftest import ROOT, run_env
 
 DATA = Path(__file__).parent / "data"
@@ -285,6 +286,51 @@ def test_checkov_failure_fails_closed(monkeypatch, out):
     result, _ = evaluate(load_documents([out]), GateOptions(today=date(2026, 11, 27)))
     assert not result.passed()
     assert any("checkov exploded" in e for e in result.errors)
+
+
+DYNAMIC_FIREWALL = {"resource": {"digitalocean_firewall": {"fw": {
+    "name": "fw",
+    "tags": ["web"],
+    "inbound_rule": [{"protocol": "tcp", "port_range": "22", "source_addresses": ["0.0.0.0/0"]}],
+    "dynamic": {"inbound_rule": {"for_each": ["443"], "content": {
+        "protocol": "tcp", "port_range": "${inbound_rule.value}", "source_addresses": ["0.0.0.0/0"]}}},
+}}}}
+
+
+def test_dynamic_firewall_rules_are_judged_with_the_written_ones(tmp_path):
+    """Checkov's expansion of dynamic blocks crashes on Terraform JSON after dropping the written rules,
+    which silently passed the firewall; the gate judges both, and prints no traceback."""
+    stack = written(tmp_path / "dyn" / "cdk.tf.json", json.dumps(DYNAMIC_FIREWALL, indent=2))
+    proc = gate("check", str(stack), "--format", "json", tmp_path=tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    failed = {f["check_id"]: f["message"] for f in json.loads(proc.stdout)["findings"] if f["status"] == "failed"}
+    assert failed["HUB_DO_2"] == (
+        "inbound_rule[0]: tcp 22 from 0.0.0.0/0: SSH reachable from 0.0.0.0/0; dynamic.inbound_rule[0].content: tcp "
+        "'${inbound_rule.value}' (unreadable, counted as all ports) from 0.0.0.0/0: SSH reachable from 0.0.0.0/0"
+    )
+    assert "CKV_DIO_4" in failed  # Checkov's own check judges the written rules instead of crashing
+
+
+def test_a_check_that_crashes_fails_closed(monkeypatch, out):
+    """Checkov drops the result of a check that raises and only logs it: the gate makes it a failure."""
+    from policies.checks import all_checks
+    from policies.gate import GateOptions, evaluate, load_documents
+
+    [monitoring] = [c for c in all_checks() if c.id == "HUB_DO_7"]
+
+    def crash(self, conf):
+        raise KeyError("monitoring")
+
+    monkeypatch.setattr(type(monitoring), "scan_resource_conf", crash)  # the Checkov service forks from here
+    result, _ = evaluate(load_documents([out]), GateOptions(today=date(2026, 11, 27)))
+
+    assert not result.passed() and result.errors == []
+    crashed = [f for f in result.findings if f.check_id == "HUB_DO_7"]
+    assert crashed and all(f.status is Status.FAILED for f in crashed)
+    assert {f.address.split(".")[0] for f in crashed} == {"digitalocean_droplet"}
+    assert crashed[0].message == (
+        "not evaluated: the check crashed on this resource (KeyError: 'monitoring'), so the gate counts it as failed"
+    )
 
 
 def test_checkov_timeout_fails_closed(out):

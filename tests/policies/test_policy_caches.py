@@ -1,7 +1,7 @@
 """The shortcuts that make the policies fast decide exactly what the plain code decides.
 
 The stack rules derive values once per loaded stack and once per run; the checks read a firewall's
-rules once per content, skip Checkov's walk for `dynamic` blocks on a conf that has none, and
+rules once per content, look for `dynamic` blocks only in a conf whose text mentions them, and
 skip the secret walk on a body with no hint of a secret. Each test here would fail if a shortcut
 answered from a stale or too narrow view.
 """
@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
+from checkov.terraform import parser_functions
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
 from policies.checks import all_checks
@@ -98,23 +99,45 @@ def _as_checkov_would(check, conf, resource_type):
     return result, list(check.details)
 
 
-@pytest.mark.parametrize("dynamic", [False, True])
-def test_checks_see_a_firewall_conf_as_checkov_presents_it(dynamic):
-    body = {
-        "name": "fw",
-        "api_token": "hunter2",  # HUB_GEN_1 reads the serialized conf the first check left behind
-        "tags": ["hub:production:app"],
-        "inbound_rule": [{"protocol": "tcp", "port_range": "443", "source_addresses": ["0.0.0.0/0", "::/0"]}],
-        "outbound_rule": [{"protocol": "udp", "port_range": "53", "destination_addresses": ["0.0.0.0/0"]}],
-    }
-    if dynamic:
-        body["dynamic"] = {"inbound_rule": {"for_each": "${var.rules}", "content": {
-            "protocol": "tcp", "port_range": "22", "source_addresses": ["0.0.0.0/0"]}}}
-    checks = [c for c in all_checks() if "digitalocean_firewall" in c.supported_resources or "*" in c.supported_resources]
-    ours, checkovs = checkov_conf(body), checkov_conf(copy.deepcopy(body))
+FIREWALL = {
+    "name": "fw",
+    "api_token": "hunter2",  # HUB_GEN_1 reads the serialized conf the first check left behind
+    "tags": ["hub:production:app"],
+    "inbound_rule": [{"protocol": "tcp", "port_range": "443", "source_addresses": ["0.0.0.0/0", "::/0"]}],
+    "outbound_rule": [{"protocol": "udp", "port_range": "53", "destination_addresses": ["0.0.0.0/0"]}],
+}
+SSH_FROM_ANYWHERE = {"protocol": "tcp", "port_range": "22", "source_addresses": ["0.0.0.0/0"]}
+
+
+def _firewall_checks():
+    return [c for c in all_checks() if "digitalocean_firewall" in c.supported_resources or "*" in c.supported_resources]
+
+
+def test_checks_see_a_firewall_conf_as_checkov_presents_it():
+    ours, checkovs = checkov_conf(FIREWALL), checkov_conf(copy.deepcopy(FIREWALL))
     # One conf handed to every check in turn, as Checkov's registry does.
-    got = [c.evaluate(ours, "digitalocean_firewall") for c in checks]
-    expected = [_as_checkov_would(c, checkovs, "digitalocean_firewall") for c in checks]
+    got = [c.evaluate(ours, "digitalocean_firewall") for c in _firewall_checks()]
+    expected = [_as_checkov_would(c, checkovs, "digitalocean_firewall") for c in _firewall_checks()]
     assert got == expected
     assert ours == checkovs
-    assert ("HUB_GEN_1", "FAILED") in [(c.id, result.name) for c, (result, _) in zip(checks, got)]
+    assert ("HUB_GEN_1", "FAILED") in [(c.id, result.name) for c, (result, _) in zip(_firewall_checks(), got)]
+
+
+def test_dynamic_blocks_are_judged_beside_the_written_ones_and_the_conf_is_left_alone():
+    body = {**FIREWALL, "inbound_rule": [SSH_FROM_ANYWHERE], "dynamic": {"inbound_rule": {
+        "for_each": "${var.ports}",
+        "content": {"protocol": "udp", "port_range": "${inbound_rule.value}", "source_addresses": ["::/0"]},
+    }}}
+    conf = checkov_conf(body)
+    before = copy.deepcopy(conf)
+    results = {c.id: c.evaluate(conf, "digitalocean_firewall") for c in _firewall_checks()}
+
+    assert conf == before
+    assert results["HUB_DO_1"][1] == ["tcp 22 is open to the whole Internet", "udp all ports is open to the whole Internet"]
+    assert results["HUB_DO_4"][1] == [
+        "dynamic.inbound_rule[0].content: udp '${inbound_rule.value}' (unreadable, counted as all ports) from ::/0: "
+        "opens all ports"
+    ]
+    # Checkov's own expansion, by contrast, puts the dynamic block in place of the written rule.
+    parser_functions.handle_dynamic_values(conf)
+    assert SSH_FROM_ANYWHERE["port_range"] not in str(conf["inbound_rule"])

@@ -441,6 +441,29 @@ def test_graph_rule_reports_what_it_cannot_place(checked_in_docs):
     ]
 
 
+def test_dynamic_rule_blocks_are_compared_with_the_graph_as_templates(checked_in_docs):
+    """A dynamic block's rules are unknown item by item, but its template is not: a literal peer in
+    it is judged, and a `${...}` port counts as every port."""
+    raw = copy.deepcopy(checked_in_docs["production"].raw)
+    db = raw["resource"]["digitalocean_firewall"]["firewalls_db"]
+    db["dynamic"] = {"inbound_rule": [{
+        "for_each": ["5432", "6379"],
+        "content": {"protocol": "tcp", "port_range": "${inbound_rule.value}", "source_tags": ["hub:production:monitoring"]},
+    }]}
+    doc = as_doc(raw, "production")
+
+    [finding] = failed(firewall_service_graph.evaluate(doc, [doc]))
+
+    assert finding.message == (
+        "firewall community-hub-production-db dynamic.inbound_rule[0].content opens tcp 1-9099, 9101-65535 "
+        "from tag hub:production:monitoring (monitoring -> db), which the service graph does not declare"
+    )
+    assert finding.extra["rule"] == "dynamic.inbound_rule[0].content"
+    db["dynamic"]["inbound_rule"][0]["content"]["source_tags"] = "not a list"
+    with pytest.raises(StackReadError, match=r"firewalls_db\.dynamic\.inbound_rule\[0\]\.content\.source_tags"):
+        firewall_service_graph.evaluate(as_doc(raw, "production"), [])
+
+
 def test_graph_rule_without_context_says_it_did_not_run(checked_in_docs):
     raw = copy.deepcopy(checked_in_docs["staging"].raw)
     del raw["//"]["hub"]
