@@ -18,9 +18,11 @@ import os
 import signal
 import time
 from dataclasses import dataclass, replace
+from fnmatch import fnmatchcase
 
 from policies.findings import Finding, Severity, Status, location
 from policies.stack_document import Resource, StackDocument
+from policies.stack_rules._values import exists
 
 # Offline by default: no call to Checkov's platform for its check-id mapping or guidelines.
 os.environ.setdefault("BC_SKIP_MAPPING", "TRUE")
@@ -42,7 +44,7 @@ _CHECKOV_SEVERITY = {"CRITICAL": Severity.CRITICAL, "HIGH": Severity.HIGH, "MEDI
 class _Loaded:
     runner_cls: type
     filter_cls: type
-    hub_meta: dict[str, tuple[Severity, str, str]]  # check id -> (severity, fix, title) of our checks
+    hub_meta: dict[str, tuple[Severity, str, str, tuple[str, ...]]]  # our check id -> severity, fix, title, types
     check_ids: frozenset[str]  # every check id Checkov runs on Terraform, ours included
     covered_types: frozenset[str]  # resource types our checks name
     graph_types: frozenset[str]  # resource types some graph check of Checkov's looks at ("all" for any)
@@ -101,7 +103,7 @@ def _load() -> _Loaded:
         _loaded = _Loaded(
             TerraformJsonRunner,
             RunnerFilter,
-            {c.id: (c.hub_severity, c.hub_fix, c.name) for c in ours},
+            {c.id: (c.hub_severity, c.hub_fix, c.name, tuple(c.supported_resources)) for c in ours},
             frozenset(ids),
             covered_resource_types(),
             frozenset(t for c in graph_registry.checks for t in (c.resource_types or ["all"])),
@@ -366,12 +368,15 @@ def run_checkov(docs: list[StackDocument], timeout: float = DEFAULT_TIMEOUT) -> 
             by_line.setdefault((str(d.path), r.line), []).append((d, r))
     findings: list[Finding] = []
     seen_files: set[str] = set()
+    answered: set[tuple[int, str]] = set()  # (id of the resource, check id)
     for rec in records:
         doc, res = _reported_resource(rec, by_line.get((rec.file, rec.start_line), []))
         seen_files.add(rec.file)
+        answered.add((id(res), rec.check_id))
         status = Status.PASSED if rec.passed else Status.FAILED
         meta = hub_meta.get(rec.check_id)
-        severity, fix, title = meta or (_CHECKOV_SEVERITY.get(rec.severity, Severity.MEDIUM), rec.guideline, rec.check_name)
+        severity, fix, title = meta[:3] if meta else (
+            _CHECKOV_SEVERITY.get(rec.severity, Severity.MEDIUM), rec.guideline, rec.check_name)
         details = "; ".join(rec.details)
         if rec.crash:  # fail closed: a check that could not judge the resource does not pass it
             details = f"not evaluated: the check crashed on this resource ({rec.crash}), so the gate counts it as failed"
@@ -398,4 +403,35 @@ def run_checkov(docs: list[StackDocument], timeout: float = DEFAULT_TIMEOUT) -> 
             raise CheckovError(
                 f"{doc.display_path}: Checkov returned no result for a stack with {len(doc.resources)} resources: {why}"
             )
+    findings += _unanswered(docs, hub_meta, answered)
     return CheckovResult(findings, check_ids, covered_types)
+
+
+def _unanswered(docs: list[StackDocument], hub_meta: dict, answered: set[tuple[int, str]]) -> list[Finding]:
+    """A failed finding for each resource that one of our checks covers but has no answer about.
+
+    Checkov can drop a single result without a word (as it did for every check of a resource with a
+    dynamic block); a resource whose `count` is a literal 0 makes nothing and rightly has none.
+    """
+    ours_for: dict[str, list[str]] = {}
+    missing: list[Finding] = []
+    for doc in docs:
+        for res in doc.resources:
+            if not exists(res):
+                continue
+            check_ids = ours_for.get(res.type)
+            if check_ids is None:
+                check_ids = ours_for[res.type] = [
+                    check_id for check_id, (*_, patterns) in hub_meta.items()
+                    if any(fnmatchcase(res.type, pattern) for pattern in patterns)
+                ]
+            for check_id in check_ids:
+                if (id(res), check_id) not in answered:
+                    severity, fix, title, _ = hub_meta[check_id]
+                    missing.append(Finding(
+                        check_id=check_id, title=title, severity=severity, **location(doc, res),
+                        message="not evaluated: Checkov returned no result of this check for this resource, "
+                                "so the gate counts it as failed",
+                        fix=fix, status=Status.FAILED, source="hub",
+                    ))
+    return missing

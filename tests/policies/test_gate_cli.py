@@ -311,26 +311,36 @@ def test_dynamic_firewall_rules_are_judged_with_the_written_ones(tmp_path):
     assert "CKV_DIO_4" in failed  # Checkov's own check judges the written rules instead of crashing
 
 
-def test_a_check_that_crashes_fails_closed(monkeypatch, out):
-    """Checkov drops the result of a check that raises and only logs it: the gate makes it a failure."""
+def _crash(self, conf):
+    raise KeyError("monitoring")
+
+
+def _no_answer(self, conf):
+    from checkov.common.models.enums import CheckResult
+
+    return CheckResult.UNKNOWN  # Checkov keeps no record of it
+
+
+@pytest.mark.parametrize("scan, message", [
+    (_crash, "not evaluated: the check crashed on this resource (KeyError: 'monitoring'), so the gate counts it as failed"),
+    (_no_answer, "not evaluated: Checkov returned no result of this check for this resource, so the gate counts it as failed"),
+])
+def test_a_check_that_crashes_or_gives_no_answer_fails_closed(monkeypatch, out, scan, message):
+    """Checkov drops the result of a check that raises (it only logs it) or answers UNKNOWN: the gate
+    makes each a failure on that resource."""
     from policies.checks import all_checks
     from policies.gate import GateOptions, evaluate, load_documents
 
     [monitoring] = [c for c in all_checks() if c.id == "HUB_DO_7"]
-
-    def crash(self, conf):
-        raise KeyError("monitoring")
-
-    monkeypatch.setattr(type(monitoring), "scan_resource_conf", crash)  # the Checkov service forks from here
+    monkeypatch.setattr(type(monitoring), "scan_resource_conf", scan)  # the Checkov service forks from here
     result, _ = evaluate(load_documents([out]), GateOptions(today=date(2026, 11, 27)))
 
     assert not result.passed() and result.errors == []
-    crashed = [f for f in result.findings if f.check_id == "HUB_DO_7"]
-    assert crashed and all(f.status is Status.FAILED for f in crashed)
-    assert {f.address.split(".")[0] for f in crashed} == {"digitalocean_droplet"}
-    assert crashed[0].message == (
-        "not evaluated: the check crashed on this resource (KeyError: 'monitoring'), so the gate counts it as failed"
-    )
+    unevaluated = [f for f in result.findings if f.check_id == "HUB_DO_7"]
+    droplets = sum(1 for doc in load_documents([out]) for _ in doc.of_type("digitalocean_droplet"))
+    assert len(unevaluated) == droplets
+    assert all(f.status is Status.FAILED and f.message == message for f in unevaluated)
+    assert {f.address.split(".")[0] for f in unevaluated} == {"digitalocean_droplet"}
 
 
 def test_checkov_timeout_fails_closed(out):
