@@ -341,8 +341,9 @@ def preload() -> None:
 
 
 def _reported_resource(rec: _Record, on_line: list[tuple[StackDocument, Resource]]) -> tuple[StackDocument, Resource]:
-    """The resource a Checkov record is about: the one starting on its line, told apart by name
-    when several do (minified JSON); Checkov's `resource.<name>` carries no type."""
+    """The block a Checkov record is about (a resource, data source, module or provider): the one
+    starting on its line, told apart by name when several do (minified JSON); Checkov's
+    `resource.<name>` and `data.<name>` carry no type."""
     if len(on_line) > 1:
         name = rec.resource.rpartition(".")[2]
         on_line = [(d, r) for d, r in on_line if r.name == name]
@@ -364,13 +365,17 @@ def run_checkov(docs: list[StackDocument], timeout: float = DEFAULT_TIMEOUT) -> 
 
     by_line: dict[tuple[str, int], list[tuple[StackDocument, Resource]]] = {}
     for d in docs:
-        for r in d.resources:
+        for r in (*d.resources, *d.data_sources, *d.modules, *d.providers):
             by_line.setdefault((str(d.path), r.line), []).append((d, r))
+    # Checkov names module calls and providers as Terraform does, and puts a provider written as a
+    # list of configurations on the line of the first one, not of its name.
+    by_address = {(str(d.path), r.address): [(d, r)] for d in docs for r in (*d.modules, *d.providers)}
     findings: list[Finding] = []
     seen_files: set[str] = set()
     answered: set[tuple[int, str]] = set()  # (id of the resource, check id)
     for rec in records:
-        doc, res = _reported_resource(rec, by_line.get((rec.file, rec.start_line), []))
+        on_line = by_line.get((rec.file, rec.start_line)) or by_address.get((rec.file, rec.resource), [])
+        doc, res = _reported_resource(rec, on_line)
         seen_files.add(rec.file)
         answered.add((id(res), rec.check_id))
         status = Status.PASSED if rec.passed else Status.FAILED

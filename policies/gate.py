@@ -60,6 +60,19 @@ def _unknown_types(docs: list[StackDocument], checked_types: frozenset[str]) -> 
                         fix="Add a check (policies/checks/) or a price-table entry for this type before deploying it.",
                     )
                 )
+        for module in doc.modules:
+            findings.append(
+                Finding(
+                    check_id=UNKNOWN_TYPE,
+                    title=UNKNOWN_TYPE_TITLE,
+                    severity=Severity.HIGH,
+                    **location(doc, module),
+                    message=f"module {module.name}: the resources it makes are not in the synthesized JSON, so no "
+                    "policy of the gate can judge them",
+                    fix="Make the resources with constructs in the app, so they are synthesized into the stack, or "
+                    "suppress this finding for the module with a reason.",
+                )
+            )
     return findings
 
 

@@ -25,7 +25,7 @@ class Resource:
     attrs: dict[str, Any]
     construct_path: str
     line: int
-    mode: str = "managed"  # "managed" for resource blocks, "data" for data sources
+    mode: str = "managed"  # "managed" for resource blocks, "data" for data sources, or "module"/"provider"
     # Derived once here: every policy and report asks for it, many times per resource.
     address: str = field(init=False, repr=False, compare=False)
 
@@ -42,6 +42,10 @@ class StackDocument:
     raw: dict[str, Any]
     resources: list[Resource] = field(default_factory=list)
     data_sources: list[Resource] = field(default_factory=list)
+    # Module calls (address module.<name>) and provider configurations (provider.<name>): Checkov
+    # reports on them too, and a module's resources are out of the gate's sight.
+    modules: list[Resource] = field(default_factory=list)
+    providers: list[Resource] = field(default_factory=list)
 
     def of_type(self, *types: str) -> Iterator[Resource]:
         return (r for r in self.resources if r.type in types)
@@ -174,6 +178,18 @@ def parse_stack(text: str, path: Path, name: str | None = None) -> StackDocument
                         mode=mode,
                     )
                 )
+    for block, target in (("module", doc.modules), ("provider", doc.providers)):
+        for label, body in (raw.get(block) or {}).items():
+            target.append(
+                Resource(
+                    type=block,  # so the address reads module.<name> / provider.<name>
+                    name=label,
+                    attrs=body if isinstance(body, dict) else {},  # a provider may be a list of configurations
+                    construct_path=_construct_path(body),
+                    line=positions.get((block, label), 1),
+                    mode=block,
+                )
+            )
     return doc
 
 

@@ -274,6 +274,28 @@ def test_unknown_resource_type_fails_closed(tmp_path):
     assert "HUB_GATE_1" in ids
 
 
+def test_checkov_findings_on_modules_providers_and_data_sources_land_on_them(tmp_path):
+    """Foreign output with a module call, a provider block and a data source: Checkov's findings about
+    them carry their addresses, and the module, whose resources the gate cannot see, fails closed."""
+    stack = written(tmp_path / "foreign" / "cdk.tf.json", json.dumps({
+        "provider": {"aws": [{"region": "us-east-1", "access_key": "${var.key}", "secret_key": "${var.secret}"}]},
+        "module": {"web": {"source": "git::https://example.com/web.git", "droplet_count": 3}},
+        "data": {"aws_iam_policy_document": {"p": {"statement": [{"actions": ["*"], "resources": ["*"]}]}}},
+        "resource": {"digitalocean_vpc": {"v": {"name": "v", "region": "fra1", "ip_range": "10.10.0.0/20"}}},
+    }, indent=2))
+    proc = gate("check", str(stack), "--format", "json", tmp_path=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["errors"] == []
+    text = stack.read_text()
+    module_line, data_line = (text[: text.index(key)].count("\n") + 1 for key in ('"web"', '"p"'))
+    failed = {(f["check_id"], f["address"], f["line"]) for f in report["findings"] if f["status"] == "failed"}
+    assert {("HUB_GATE_1", "module.web", module_line), ("CKV_TF_1", "module.web", module_line),
+            ("CKV_AWS_49", "data.aws_iam_policy_document.p", data_line)} <= failed
+    passed = {(f["check_id"], f["address"]) for f in report["findings"] if f["status"] == "passed"}
+    assert ("CKV_AWS_41", "provider.aws") in passed  # keys from variables, not written in
+
+
 def test_checkov_failure_fails_closed(monkeypatch, out):
     from policies import checkov_runner
     from policies.gate import GateOptions, evaluate, load_documents
