@@ -14,9 +14,16 @@ NESTED_TOO_DEEPLY = "nested too deeply to read (more than about a thousand level
 
 def parse_json(text: str, error: type[Exception], shown: str) -> Any:
     """The decoded document, or `error` naming the file: invalid JSON, NaN or Infinity, nesting
-    past the parser's limit, or a lone UTF-16 surrogate (naming the field)."""
+    past the parser's limit, a key written twice in one object, or a lone UTF-16 surrogate
+    (naming the field)."""
     try:
-        raw = json.loads(text, parse_constant=_reject_json_constant)
+        raw = json.loads(text, parse_constant=_reject_json_constant, object_pairs_hook=_unique_keys)
+    except _DuplicateKey:
+        where, key = _duplicate(json.loads(text, object_pairs_hook=_Pairs), "")  # type: ignore[misc]
+        raise error(
+            f"{shown}: {where or 'top level'}: key {key!r} is written twice in one object; Terraform merges or "
+            "refuses such keys, and the gate would read only the last one: write it once"
+        ) from None
     except json.JSONDecodeError as exc:
         raise error(f"{shown}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
     except ValueError as exc:  # NaN or Infinity, from _reject_json_constant
@@ -26,6 +33,41 @@ def parse_json(text: str, error: type[Exception], shown: str) -> Any:
     if (where := _lone_surrogate(text, raw)) is not None:
         raise error(f"{shown}: {where}: a string holds a lone UTF-16 surrogate escape (\\udXXX), which is not text")
     return raw
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json's object_pairs_hook: the object, unless a key repeats (json would keep only the last)."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _DuplicateKey
+    return obj
+
+
+class _Pairs(list):
+    """An object decoded as its (key, value) pairs, repeats kept, told apart from an array."""
+
+
+def _duplicate(node: Any, path: str) -> tuple[str, str] | None:
+    """(path of the object, key) of the first key written twice in one object."""
+    if isinstance(node, _Pairs):
+        seen: set[str] = set()
+        for key, _ in node:
+            if key in seen:
+                return path, key
+            seen.add(key)
+        children = [(f"{path}.{key}" if path else key, child) for key, child in node]
+    elif isinstance(node, list):
+        children = [(f"{path}[{index}]", child) for index, child in enumerate(node)]
+    else:
+        return None
+    for where, child in children:
+        if (found := _duplicate(child, where)) is not None:
+            return found
+    return None
 
 
 def _reject_json_constant(name: str) -> None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Literal, NamedTuple, Sequence
 
 from pydantic import (
     BaseModel,
@@ -110,9 +110,13 @@ def _pydantic_problems(exc: ValidationError) -> str:
 # fields in minor format versions and asks consumers to ignore them.
 
 
+# Terraform's action words (its JSON output format docs); any other word would be guessed at, so refused.
+PlanAction = Literal["no-op", "create", "read", "update", "delete", "forget"]
+
+
 class PlanChange(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
-    actions: list[str] = Field(min_length=1)
+    actions: list[PlanAction] = Field(min_length=1)
     before: Any = None
     after: Any = None
     replace_paths: list[list[str | int]] = []

@@ -139,6 +139,12 @@ def test_expired_suppression_stops_suppressing(tmp_path):
         ('{"resource": {}, "output": "x"}', "output: expected an object, found str"),
         ('{"resource": {}, "variable": {"region": "nyc3"}}', "variable.region: expected an object, found str"),
         ('{"resource": {"digitalocean_vpc": {"v": {"ip_range": NaN}}}}', "not valid JSON (NaN is not a JSON value)"),
+        # json keeps the last of repeated keys: the open firewall in the first "resource" would go unseen
+        ('{"resource": {"digitalocean_firewall": {"f": {"name": "f"}}}, "resource": {"digitalocean_vpc": {"v": {}}}}',
+         "top level: key 'resource' is written twice in one object"),
+        ('{"resource": {"digitalocean_firewall": {"f": {"inbound_rule": [{"source_addresses": ["10.0.0.0/8"], '
+         '"source_addresses": ["0.0.0.0/0"]}]}}}}',
+         "resource.digitalocean_firewall.f.inbound_rule[0]: key 'source_addresses' is written twice in one object"),
     ],
 )
 def test_unusable_stack_exits_2(tmp_path, content, expected):

@@ -281,6 +281,12 @@ def test_unusable_plan_files_are_rejected_with_file_and_problem(name, expected):
         ({"format_version": 1.2, "resource_changes": []}, "format_version: expected \"<major>.<minor>\", found 1.2"),
         ({"format_version": "0.2", "resource_changes": []}, "format_version: 0.2 is not supported"),
         ({"format_version": "1.2", "resource_changes": {}}, "resource_changes: Input should be a valid list"),
+        # an action the gate does not know could be a destroy: refused, not passed
+        ({"format_version": "1.2", "resource_changes": [{
+            "address": "digitalocean_volume.db", "mode": "managed", "type": "digitalocean_volume", "name": "db",
+            "change": {"actions": ["nuke"]}}]},
+         "resource_changes[0].change.actions[0]: Input should be 'no-op', 'create', 'read', 'update', 'delete' or "
+         "'forget'"),
     ],
 )
 def test_check_plan_validates_documents_it_did_not_load(document, expected):
