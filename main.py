@@ -41,11 +41,18 @@ def main() -> int:
     if code:
         return code
     out = summary.getvalue()
+    from stacks.outdir import release_manifest
+
     if reason is not None:
         from policies.deploy_gate import log_override
 
         sys.stdout.write(out)
-        print(log_override(reason, [d.name for d in docs]), file=sys.stderr)
+        try:
+            print(log_override(reason, [d.name for d in docs]), file=sys.stderr)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        release_manifest(outdir)
         return 0
 
     from policies.deploy_gate import gate_synthesized
@@ -53,6 +60,8 @@ def main() -> int:
     report, code = gate_synthesized(docs)
     out += report
     sys.stdout.write(out)
+    if code == 0:
+        release_manifest(outdir)  # only now can cdktf deploy it, with or without --skip-synth
     if code in (0, 1):
         run_cache.store(key, outdir, run_cache.CachedRun(out, "", code))
     return code

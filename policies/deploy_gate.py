@@ -32,10 +32,14 @@ def override_reason() -> str | None:
 
 
 def log_override(reason: str, stacks: list[str]) -> str:
+    """Append the override to the log and return the warning to print; ValueError if it cannot be logged."""
     who = os.environ.get("GITHUB_ACTOR") or getpass.getuser()
     when = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    with OVERRIDE_LOG.open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps({"when": when, "who": who, "stacks": stacks, "reason": reason}) + "\n")
+    try:
+        with OVERRIDE_LOG.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"when": when, "who": who, "stacks": stacks, "reason": reason}) + "\n")
+    except OSError as exc:  # an override that cannot be logged is not allowed
+        raise ValueError(f"{OVERRIDE_LOG}: cannot log the override there ({exc.strerror or exc}); the gate was not skipped") from None
     return f"WARNING: policy gate skipped by {who} at {when} for {', '.join(stacks)}: {reason} (logged to {OVERRIDE_LOG})"
 
 

@@ -1,6 +1,11 @@
-"""Write a synthesized app so that the previous output survives any failure.
+"""Write a synthesized app so that the previous output survives any failure, and so that only
+output that passed the policy gate can be deployed.
 
 Synth goes to a fresh directory beside the target; only a complete result replaces the old one.
+cdktf deploys what `cdktf.out/manifest.json` lists, also with `--skip-synth`, which runs no app and
+so no gate. Synth therefore writes the manifest under another name, and only main.py, once the
+gate has passed (or an override has been logged), puts it in place; without it cdktf refuses to
+deploy ("Could not find manifest file").
 """
 
 from __future__ import annotations
@@ -31,3 +36,21 @@ def staged_outdir(target: Path) -> Iterator[Path]:
     os.rename(staging, target)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+MANIFEST = "manifest.json"  # what cdktf reads to deploy
+HELD_MANIFEST = "manifest.held-until-gate-passes.json"
+
+
+def hold_manifest(outdir: Path) -> None:
+    """Keep freshly synthesized output from being deployed until the gate passes it."""
+    manifest = outdir / MANIFEST
+    if manifest.exists():
+        os.replace(manifest, outdir / HELD_MANIFEST)
+
+
+def release_manifest(outdir: Path) -> None:
+    """Make gated output deployable."""
+    held = outdir / HELD_MANIFEST
+    if held.exists():
+        os.replace(held, outdir / MANIFEST)

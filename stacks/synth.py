@@ -11,7 +11,7 @@ from rich.console import Console
 
 from policies.stack_document import StackDocument, load_stack
 from stacks.config import DEFAULT_CONFIG, ConfigError, load_config
-from stacks.outdir import staged_outdir
+from stacks.outdir import hold_manifest, staged_outdir
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -43,6 +43,7 @@ def synth(config_path: Path, outdir: Path) -> list[StackDocument]:
     envs = environments_to_synth(config, preview_request())
     with staged_outdir(outdir) as staging:
         names = synth_app(config, envs, staging)
+        hold_manifest(staging)  # deployable only once the gate passes (main.py)
     return [load_stack(outdir / "stacks" / n / "cdk.tf.json") for n in names]
 
 

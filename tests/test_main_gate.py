@@ -57,6 +57,38 @@ def test_override_needs_a_reason_and_is_logged(project, tmp_path):
     assert entry["who"] == "alice" and entry["reason"] == "incident 42: restore capacity now"
 
 
+def test_override_that_cannot_be_logged_exits_2(project, tmp_path):
+    over_budget(project)
+    (project / "gate-overrides.log").mkdir()
+    proc = main_py(project, tmp_path, HUB_GATE_OVERRIDE="incident 42: restore capacity now")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "gate-overrides.log: cannot log the override there" in proc.stderr
+    assert not (project / "cdktf.out" / "manifest.json").exists()
+
+
+CDKTF = ROOT / "node_modules" / ".bin" / "cdktf"
+
+
+def test_only_output_the_gate_passed_can_be_deployed(project, tmp_path):
+    """cdktf deploys what manifest.json lists, also with --skip-synth, which runs no gate: the
+    manifest is in place only after the gate passed."""
+    out = project / "cdktf.out"
+    assert main_py(project, tmp_path).returncode == 0
+    assert (out / "manifest.json").exists() and not (out / "manifest.held-until-gate-passes.json").exists()
+    over_budget(project)
+    assert main_py(project, tmp_path).returncode == 1
+    assert not (out / "manifest.json").exists() and (out / "manifest.held-until-gate-passes.json").exists()
+    synth = subprocess.run([sys.executable, "-m", "stacks"], cwd=project, env=run_env(tmp_path), capture_output=True)
+    assert synth.returncode == 0 and not (out / "manifest.json").exists()  # ungated output either
+    if CDKTF.exists():
+        (project / ".venv").symlink_to(ROOT / ".venv")
+        proc = subprocess.run(
+            [str(CDKTF), "deploy", "staging", "--skip-synth", "--auto-approve"],
+            cwd=project, env=run_env(tmp_path, CI="1", HOME=tmp_path), capture_output=True, text=True, timeout=300,
+        )
+        assert proc.returncode != 0 and "Could not find manifest file" in proc.stdout + proc.stderr
+
+
 def test_rerun_is_cached_but_never_stale(project, tmp_path):
     first = main_py(project, tmp_path)
     assert first.returncode == 0
