@@ -18,7 +18,7 @@ from policies.stack_document import StackDocument, StackReadError, discover_stac
 UNKNOWN_TYPE = "HUB_GATE_1"
 UNKNOWN_TYPE_TITLE = "Resource type known to some policy"
 SECRET_IN_CONFIG = "HUB_GEN_2"
-SECRET_IN_CONFIG_TITLE = "No secret in provider, backend or variable defaults"
+SECRET_IN_CONFIG_TITLE = "No secret outside resources: providers, backend, variables, outputs, locals, modules, data"
 
 
 class GateInputError(Exception):
@@ -77,17 +77,23 @@ def _unknown_types(docs: list[StackDocument], checked_types: frozenset[str]) -> 
 
 
 def _config_secrets(docs: list[StackDocument]) -> list[Finding]:
-    """Provider blocks, backends and variable defaults are out of reach of per-resource checks."""
+    """Everything but resources, which the per-resource check HUB_GEN_1 scans: provider blocks, the
+    backend, variable defaults, outputs, locals, module inputs and data sources."""
     from policies.secrets import find_secrets
 
     findings = []
     for doc in docs:
-        places = {
+        places = {  # where the problems are shown, and the body to scan
             "provider": doc.raw.get("provider", {}),
             "terraform.backend": doc.backend,
             "variable": {k: v.get("default") for k, v in doc.variables.items() if isinstance(v, dict)},
+            "output": doc.outputs,
+            "locals": doc.raw.get("locals") or {},
+            "module": doc.raw.get("module") or {},
+            "data": doc.raw.get("data") or {},
         }
-        problems = [f"{where}: {p}" for where, body in places.items() for p in find_secrets(body)]
+        problems = [(where, f"{where}: {p}") for where, body in places.items() for p in find_secrets(body)]
+        first_block = tuple(problems[0][0].split(".")) if problems else ()
         findings.append(
             Finding(
                 check_id=SECRET_IN_CONFIG,
@@ -97,10 +103,10 @@ def _config_secrets(docs: list[StackDocument]) -> list[Finding]:
                 address="",
                 construct_path=doc.name,
                 file=doc.display_path,
-                line=1,
-                message="; ".join(problems) if problems else "no secret-looking literal",
+                line=doc.block_lines.get(first_block, 1),
+                message="; ".join(p for _, p in problems) if problems else "no secret-looking literal",
                 fix="Read tokens and keys from the environment (DIGITALOCEAN_TOKEN, CLOUDFLARE_API_TOKEN, "
-                "AWS_* for Spaces) or from sensitive variables without defaults.",
+                "AWS_* for Spaces) or from sensitive variables without defaults, and pass them on as references.",
                 status=Status.FAILED if problems else Status.PASSED,
             )
         )

@@ -35,7 +35,7 @@ def is_reference(text: Any) -> bool:
 
 _SECRET_KEY = re.compile(
     r"(?:^|_)(?:token|password|passwd|passphrase|secret|private_key|api_key|apikey|access_key|auth_key"
-    r"|webhook(?:_url)?)(?:$|_)"
+    r"|authorization|webhook(?:_url)?)(?:$|_)"
 )
 # Names that merely point at or describe a secret rather than hold one.
 _NOT_SECRET_SUFFIX = re.compile(r"_(?:id|ids|name|names|type|path|file|ttl|length|version|enabled)$")
@@ -43,7 +43,12 @@ _SECRET_VALUES = (
     ("a PEM private key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")),
     ("a DigitalOcean API token", re.compile(r"\bdo[opr]_v1_[0-9a-f]{64}\b")),
     ("a Slack webhook URL", re.compile(r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+")),
+    # postgres://hub:<password>@db...; a `$VAR` or `${...}` password is filled in later, not written here
+    ("a URL with a password", re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@'\"]+:(?!\$)[^\s/@'\"]+@")),
+    ("a bearer token", re.compile(r"\b[Bb]earer[ \t]+(?!\$)[A-Za-z0-9._~+/-]{8,}")),
 )
+# NAME=value and NAME: value inside a text (user_data scripts, cloud-config, .env files).
+_ASSIGNMENT = re.compile(r"(?m)(?:^|[\s;])(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*[=:][ \t]*(['\"]?)([^\s'\"]*)\2")
 # Attribute names that only wrap the value of their parent key, as in headers {"X-Api-Key": {"value": ...}}.
 _VALUE_WRAPPERS = frozenset({"value", "values", "content"})
 
@@ -59,13 +64,14 @@ def _is_secret_key(key: str) -> bool:
 
 
 # Every finding of find_secrets needs a string (a key or a value) that holds one of these hints,
-# once ASCII letters are lower-cased: a secret-like key, normalised, contains token, passw(ord|d),
-# passphrase, secret, private(_key), api(_key|key), access(_key), auth(_key) or webhook; the value
-# patterns contain "-----begin ", "_v1_" or "hooks.slack.com/". Two characters outside ASCII
+# once ASCII letters are lower-cased: a secret-like key, normalised (also one assigned to inside a
+# text), contains token, passw(ord|d), passphrase, secret, private(_key), api(_key|key),
+# access(_key), auth(_key|orization) or webhook; the value patterns contain "-----begin ", "_v1_",
+# "hooks.slack.com/", "bearer" or, for a URL with a password, "://" (checked apart: see below). Two characters outside ASCII
 # lower-case into ASCII letters (U+0130 into "i" and a combining dot, the Kelvin sign U+212A into
 # "k"), so either of them, UTF-8 encoded, is a hint too. Factored by first letter: re runs faster.
 _SECRET_HINT = re.compile(
-    rb"token|p(?:ass(?:w|phrase)|rivate)|secret|a(?:pi|ccess|uth)|webhook|-----begin |_v1_|hooks\.slack\.com/"
+    rb"token|p(?:ass(?:w|phrase)|rivate)|secret|a(?:pi|ccess|uth)|webhook|-----begin |_v1_|hooks\.slack\.com/|bearer"
     rb"|\xc4\xb0|\xe2\x84\xaa"
 )
 
@@ -94,11 +100,23 @@ def _may_hold_secrets(body: Any, text: bytes | None) -> bool:
         text = serialized(body)
         if text is None:
             return True
-    return _SECRET_HINT.search(text.lower()) is not None
+    # "://" is in every URL; only a text that also holds "@" can hold a URL with a password.
+    return _SECRET_HINT.search(text.lower()) is not None or (b"@" in text and b"://" in text)
 
 
 def _is_literal(text: Any) -> bool:
     return isinstance(text, str) and text.strip() != "" and not is_reference(text)
+
+
+def _assigned_secrets(text: str) -> list[str]:
+    """Secret-like names given a literal inside a text (`export DB_PASSWORD=hunter2`); a `$VAR` or
+    `${...}` value is filled in later, and a value without a letter or digit is syntax (`|`, `>`)."""
+    if "=" not in text and ":" not in text:
+        return []
+    return [
+        name for name, _, assigned in _ASSIGNMENT.findall(text)
+        if not assigned.startswith("$") and any(c.isalnum() for c in assigned) and _is_secret_key(name)
+    ]
 
 
 def find_secrets(body: Any, text: bytes | None = None) -> list[str]:
@@ -133,8 +151,11 @@ def find_secrets(body: Any, text: bytes | None = None) -> list[str]:
             looks_like = [description for description, pattern in _SECRET_VALUES if pattern.search(node)]
             if looks_like:
                 found.append(f"{path}: looks like {' and '.join(looks_like)}")
-            elif key and _is_secret_key(key) and _is_literal(node):
-                found.append(f"{path}: literal value under the secret-like key {key!r}")
+            if key and _is_secret_key(key) and _is_literal(node):
+                if not looks_like:
+                    found.append(f"{path}: literal value under the secret-like key {key!r}")
+            else:  # a text such as a user_data script may set secrets of its own
+                found.extend(f"{path}: assigns a literal value to {name!r}" for name in _assigned_secrets(node))
 
     walk(body, "", "")
     return found

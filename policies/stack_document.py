@@ -46,6 +46,8 @@ class StackDocument:
     # reports on them too, and a module's resources are out of the gate's sight.
     modules: list[Resource] = field(default_factory=list)
     providers: list[Resource] = field(default_factory=list)
+    # Line of each top-level block and of the blocks right inside it ("provider", ("terraform", "backend")).
+    block_lines: dict[tuple[str, ...], int] = field(default_factory=dict)
 
     def of_type(self, *types: str) -> Iterator[Resource]:
         return (r for r in self.resources if r.type in types)
@@ -158,6 +160,7 @@ def parse_stack(text: str, path: Path, name: str | None = None) -> StackDocument
     positions = key_lines(text)
     stack_name = name or (path.parent.name if path.name == "cdk.tf.json" else path.stem)
     doc = StackDocument(name=stack_name, path=path, display_path=display, raw=raw)
+    doc.block_lines = {key: line for key, line in positions.items() if len(key) <= 2}
     for block, mode, target in (("resource", "managed", doc.resources), ("data", "data", doc.data_sources)):
         section = raw.get(block, {}) or {}
         if not isinstance(section, dict):

@@ -342,6 +342,31 @@ def test_secret_details_locate_the_value_without_repeating_it():
     assert "hunter2" not in " ".join(details)
 
 
+def test_secrets_set_inside_a_script_or_url_are_found_and_references_are_not():
+    script = "\n".join([
+        "#!/bin/sh",
+        "export MAILGUN_API_KEY=key-" + "3ax6xnjp29jd6fds",
+        "TWILIO_AUTH_TOKEN='" + "abc123def456'",
+        "DB_URL=postgres://hub:" + "s3cretpass@db.internal:5432/hub",
+        "PASSWORD_FILE=/run/secrets/db",  # names where the secret is, not the secret
+        "export API_TOKEN=$API_TOKEN",  # filled in on the machine
+        "SECRET_KEY=${var.secret_key}",
+        "ssh_authorized_keys: |",
+        "  - ssh-ed25519 AAAA ops@example.com",
+        "curl https://example.com/health",
+    ])
+    _, details = evaluate("HUB_GEN_1", "digitalocean_droplet", droplet(user_data=script))
+    assert details == [
+        "user_data: looks like a URL with a password",
+        "user_data: assigns a literal value to 'MAILGUN_API_KEY'",
+        "user_data: assigns a literal value to 'TWILIO_AUTH_TOKEN'",
+    ]
+    headers = {"request_headers": {"Authorization": "Bearer " + "abcdefghijklmnop", "Accept": "application/json"}}
+    assert find_secrets(headers) == ["request_headers.Authorization: looks like a bearer token"]
+    assert find_secrets({"request_headers": {"Authorization": "${var.authorization}"}}) == []
+    assert find_secrets({"url": "https://ops:${var.password}@example.com", "email": "ops@example.com"}) == []
+
+
 def test_checks_treat_cdktf_metadata_and_line_numbers_as_bookkeeping():
     body = droplet()
     body["//"] = {"metadata": {"path": "production/db/password", "uniqueId": "secret_token"}}

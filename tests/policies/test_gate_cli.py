@@ -302,6 +302,28 @@ def test_checkov_findings_on_modules_providers_and_data_sources_land_on_them(tmp
     assert ("CKV_AWS_41", "provider.aws") in passed  # keys from variables, not written in
 
 
+def test_secrets_outside_resources_fail_the_stack_at_their_block(tmp_path):
+    token = "dop_v1_" + "0123456789abcdef" * 4  # assembled so no secret scanner trips over this file
+    stack = written(tmp_path / "leaky" / "cdk.tf.json", json.dumps({
+        "resource": {"digitalocean_vpc": {"v": {"name": "v", "region": "fra1", "ip_range": "10.10.0.0/20"}}},
+        "output": {"token": {"value": token}},
+        "locals": {"db": {"admin_password": "hunter2"}},
+        "module": {"m": {"source": "./m", "api_key": "abc123"}},
+        "data": {"http": {"h": {"url": "https://example.com", "request_headers": {"Authorization": "Bearer " + "x" * 20}}}},
+    }, indent=2))
+    proc = gate("check", str(stack), "--format", "json", tmp_path=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    [finding] = [f for f in json.loads(proc.stdout)["findings"] if f["check_id"] == "HUB_GEN_2"]
+    assert finding["status"] == "failed" and finding["line"] == stack.read_text().splitlines().index('  "output": {') + 1
+    assert finding["message"] == (
+        "output: token.value: looks like a DigitalOcean API token; "
+        "locals: db.admin_password: literal value under the secret-like key 'admin_password'; "
+        "module: m.api_key: literal value under the secret-like key 'api_key'; "
+        "data: http.h.request_headers.Authorization: looks like a bearer token"
+    )
+    assert token not in proc.stdout
+
+
 def test_checkov_failure_fails_closed(monkeypatch, out):
     from policies import checkov_runner
     from policies.gate import GateOptions, evaluate, load_documents
