@@ -109,9 +109,11 @@ def setting(setting_id: str, value) -> dict:
 
 # (check id, resource type, body, expected result, id of the case)
 CASES = [
-    # HUB_DO_1: world-open inbound only on tcp 80/443
-    ("HUB_DO_1", "digitalocean_firewall", firewall(WEB), PASSED, "web ports only"),
-    ("HUB_DO_1", "digitalocean_firewall", firewall([rule(ports=443, addresses=WORLD)]), PASSED, "numeric port"),
+    # HUB_DO_1: nothing inbound from the whole Internet (80/443 belong to the load balancer)
+    ("HUB_DO_1", "digitalocean_firewall", firewall([rule(ports="443", source_load_balancer_uids=["${lb.id}"])]),
+     PASSED, "web port from the load balancer"),
+    ("HUB_DO_1", "digitalocean_firewall", firewall(WEB), FAILED, "web ports from the Internet skip the load balancer"),
+    ("HUB_DO_1", "digitalocean_firewall", firewall([rule(ports=443, addresses=WORLD)]), FAILED, "numeric port"),
     ("HUB_DO_1", "digitalocean_firewall", firewall([*WEB, rule(ports="8080", addresses=["::/0"])]), FAILED,
      "IPv6 ::/0 only rule"),
     ("HUB_DO_1", "digitalocean_firewall",
@@ -330,10 +332,10 @@ def test_firewall_failure_names_the_offending_rule():
     assert details == ["inbound_rule[2]: tcp 22 from 0.0.0.0/0: SSH reachable from 0.0.0.0/0"]
 
 
-def test_world_open_failure_names_the_exposed_ports_without_the_web_ports():
-    _, details = evaluate("HUB_DO_1", "digitalocean_firewall", firewall([rule(ports="1-65535", addresses=WORLD)]))
-    assert details == ["tcp 1-79 is open to the whole Internet", "tcp 81-442 is open to the whole Internet",
-                       "tcp 444-65535 is open to the whole Internet"]
+def test_world_open_failure_names_the_exposed_ports_per_protocol():
+    body = firewall([rule(ports="1-65535", addresses=WORLD), rule(protocol="udp", ports="53", addresses=["::/0"])])
+    _, details = evaluate("HUB_DO_1", "digitalocean_firewall", body)
+    assert details == ["tcp all ports is open to the whole Internet", "udp 53 is open to the whole Internet"]
 
 
 def test_secret_details_locate_the_value_without_repeating_it():
