@@ -29,7 +29,21 @@ os.environ.setdefault("BC_SKIP_MAPPING", "TRUE")
 os.environ.setdefault("CKV_NO_GUIDELINES", "TRUE")
 os.environ.setdefault("BC_SKIP_DOWNLOAD", "TRUE")
 
-DEFAULT_TIMEOUT = float(os.environ.get("HUB_CHECKOV_TIMEOUT", "120"))
+TIMEOUT_ENV, DEFAULT_TIMEOUT = "HUB_CHECKOV_TIMEOUT", 120.0
+
+
+def timeout_from_env() -> float:
+    """Seconds Checkov may take: HUB_CHECKOV_TIMEOUT, else 120; ValueError naming the variable."""
+    raw = os.environ.get(TIMEOUT_ENV)
+    if raw is None:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"{TIMEOUT_ENV}: expected a number of seconds above 0, found {raw!r}")
+    return seconds
 _FORK = multiprocessing.get_context("fork")
 
 

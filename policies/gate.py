@@ -115,7 +115,7 @@ def _config_secrets(docs: list[StackDocument]) -> list[Finding]:
 
 def evaluate(docs: list[StackDocument], options: GateOptions) -> tuple[GateResult, list]:
     """Run every policy; return the gate result and the cost estimates (for the cost table)."""
-    from policies.checkov_runner import CheckovError, run_checkov
+    from policies.checkov_runner import CheckovError, run_checkov, timeout_from_env
     from policies.cost import estimate_many
     from policies.pricing import PriceTableError
     from policies.stack_rules import RULE_IDS, run_stack_rules
@@ -131,8 +131,11 @@ def evaluate(docs: list[StackDocument], options: GateOptions) -> tuple[GateResul
     checkov_ids: frozenset[str] = frozenset()
     checked_types: frozenset[str] | None = None
     try:
-        kwargs = {} if options.checkov_timeout is None else {"timeout": options.checkov_timeout}
-        checkov = run_checkov(selected, **kwargs)
+        timeout = options.checkov_timeout if options.checkov_timeout is not None else timeout_from_env()
+    except ValueError as exc:
+        raise GateInputError(str(exc)) from None
+    try:
+        checkov = run_checkov(selected, timeout)
         findings += checkov.findings
         checkov_ids, checked_types = checkov.check_ids, checkov.covered_types
     except CheckovError as exc:

@@ -393,6 +393,13 @@ def test_a_check_that_crashes_or_gives_no_answer_fails_closed(monkeypatch, out, 
     assert {f.address.split(".")[0] for f in unevaluated} == {"digitalocean_droplet"}
 
 
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "inf", "nan"])
+def test_a_bad_checkov_timeout_exits_2(tmp_path, value):
+    proc = gate("check", str(INSECURE), tmp_path=tmp_path, HUB_CHECKOV_TIMEOUT=value)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"HUB_CHECKOV_TIMEOUT: expected a number of seconds above 0, found {value!r}" in proc.stderr
+
+
 def test_checkov_timeout_fails_closed(out):
     from policies.gate import GateOptions, evaluate, load_documents
 
