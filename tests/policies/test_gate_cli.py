@@ -66,6 +66,7 @@ def test_json_report_names_terraform_addresses_and_constructs(out, tmp_path):
     checkov = [f for f in findings if f["source"] == "checkov"]
     assert checkov, "Checkov's own checks ran"
     assert all(not f["address"].startswith("resource.") for f in findings)
+    assert all(f["fix"] for f in findings), "every finding, ours and Checkov's, says how to fix it"
     fw = next(f for f in findings if f["check_id"] == "HUB_DO_1" and f["address"] == "digitalocean_firewall.firewalls_db")
     assert fw["construct_path"] == "production/firewalls/db" and fw["line"] > 1
     assert {f["stack"] for f in findings} <= {"production", ""}
