@@ -449,8 +449,11 @@ def _hub_context(doc: StackDocument) -> dict[str, Any]:
     return hub if isinstance(hub, dict) else {}
 
 
+_OVER_BUDGET_FIX = "Reduce Droplet sizes or counts in environments.toml, or raise this environment's budget."
+
+
 def _budget_finding(doc: StackDocument, cost: StackCost, raw_budget: Any, has_budget: bool) -> Finding:
-    def finding(message: str, status: Status, severity: Severity = Severity.HIGH, fix: str = "") -> Finding:
+    def finding(message: str, status: Status, severity: Severity = Severity.HIGH, fix: str = _OVER_BUDGET_FIX) -> Finding:
         return Finding(check_id=BUDGET_CHECK, title=BUDGET_TITLE, severity=severity, stack=doc.name, address="",
                        construct_path="", file=doc.display_path, line=1, message=message, fix=fix, status=status)
 
@@ -469,8 +472,7 @@ def _budget_finding(doc: StackDocument, cost: StackCost, raw_budget: Any, has_bu
     percent = f" ({cost.percent_of_budget} % of budget)" if cost.percent_of_budget is not None else ""
     if cost.over_budget:
         return finding(f"Estimated monthly cost {total} exceeds the budget of {budget} by "
-                       f"${cost.total - cost.budget_usd:,.2f}{percent}." + lower_bound, Status.FAILED,
-                       fix="Reduce Droplet sizes or counts in environments.toml, or raise this environment's budget.")
+                       f"${cost.total - cost.budget_usd:,.2f}{percent}." + lower_bound, Status.FAILED)
     return finding(f"Estimated monthly cost {total} is within the budget of {budget}{percent}." + lower_bound,
                    Status.PASSED)
 
