@@ -13,15 +13,18 @@ graph building are pure Python), and a hung Checkov can be killed with its whole
 from __future__ import annotations
 
 import atexit
+import json
 import multiprocessing
 import os
 import signal
+import tempfile
 import time
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
+from pathlib import Path
 
 from policies.findings import Finding, Severity, Status, location
-from policies.stack_document import Resource, StackDocument
+from policies.stack_document import Resource, StackDocument, key_lines
 from policies.stack_rules._values import exists
 
 # Offline by default: no call to Checkov's platform for its check-id mapping or guidelines.
@@ -255,19 +258,60 @@ def _with_scanned_file(crash: _Record, files: list[str]) -> _Record:
     return replace(crash, file=given[0]) if given else crash
 
 
+@dataclass(frozen=True)
+class _Input:
+    """The file Checkov reads for one stack, and where it sees each block of the stack."""
+
+    doc: StackDocument
+    file: str
+    lines: dict[tuple[str, ...], int] | None = None  # the block lines of a clean copy; None: the stack's own
+
+    def line_of(self, block: Resource) -> int:
+        return block.line if self.lines is None else self.lines.get(block.key_path, 1)
+
+
+def _why_copy(doc: StackDocument) -> str | None:
+    """Why Checkov must read a clean copy of the stack instead of its file, or None.
+
+    Checkov reads only files named *.tf.json; it cannot read a character written as an escaped
+    surrogate pair; and it tells blocks apart by the line they start on, which minified JSON shares.
+    """
+    if not doc.path.name.endswith(".tf.json"):
+        return "name"
+    if doc.surrogate_escapes:
+        return "escapes"
+    lines = [block.line for block in doc.blocks()]
+    return "minified" if len(set(lines)) < len(lines) else None
+
+
+def _inputs(docs: list[StackDocument], copies: Path) -> list[_Input]:
+    inputs = []
+    for index, doc in enumerate(docs):
+        if _why_copy(doc) is None:
+            inputs.append(_Input(doc, str(doc.path)))
+            continue
+        # The same document, one key per line, characters as UTF-8: read as the stack itself is.
+        text = json.dumps(doc.raw, indent=2, ensure_ascii=False)
+        copy = copies / str(index) / "cdk.tf.json"
+        copy.parent.mkdir()
+        copy.write_text(text, encoding="utf-8")
+        inputs.append(_Input(doc, str(copy), key_lines(text)))
+    return inputs
+
+
 _Chunk = tuple[list[str], frozenset[str]]  # stack files, and the resource types in them
 
 
-def _split(docs: list[StackDocument], parts: int) -> list[_Chunk]:
+def _split(inputs: list[_Input], parts: int) -> list[_Chunk]:
     """Balance stacks over the workers by resource count (Checkov's time grows with it)."""
-    bins: list[tuple[int, list[StackDocument]]] = [(0, []) for _ in range(parts)]
-    for doc in sorted(docs, key=lambda d: len(d.resources), reverse=True):
+    bins: list[tuple[int, list[_Input]]] = [(0, []) for _ in range(parts)]
+    for item in sorted(inputs, key=lambda i: len(i.doc.resources), reverse=True):
         load, group = min(bins, key=lambda b: b[0])
         bins.remove((load, group))
-        group.append(doc)
-        bins.append((load + len(doc.resources) + 1, group))
+        group.append(item)
+        bins.append((load + len(item.doc.resources) + 1, group))
     return [
-        ([str(d.path) for d in group], frozenset(r.type for d in group for r in d.resources))
+        ([i.file for i in group], frozenset(r.type for i in group for r in i.doc.resources))
         for _, group in bins
         if group
     ]
@@ -329,8 +373,8 @@ class CheckovService:
         # A caller that stops early (bad input) must not wait at exit for a service it never used.
         atexit.register(self.close)
 
-    def scan(self, docs: list[StackDocument], timeout: float) -> tuple:
-        chunks = _split(docs, max(1, min(os.cpu_count() or 1, len(docs))))
+    def scan(self, inputs: list[_Input], timeout: float) -> tuple:
+        chunks = _split(inputs, max(1, min(os.cpu_count() or 1, len(inputs))))
         deadline = time.monotonic() + timeout
         try:
             try:
@@ -391,15 +435,17 @@ def run_checkov(docs: list[StackDocument], timeout: float = DEFAULT_TIMEOUT) -> 
     if not docs:
         service.close()
         return CheckovResult([], frozenset(), frozenset())
-    records, hub_meta, check_ids, covered_types = service.scan(docs, timeout)
+    with tempfile.TemporaryDirectory(prefix="hub-checkov-") as copies:
+        inputs = _inputs(docs, Path(copies))
+        records, hub_meta, check_ids, covered_types = service.scan(inputs, timeout)
 
     by_line: dict[tuple[str, int], list[tuple[StackDocument, Resource]]] = {}
-    for d in docs:
-        for r in (*d.resources, *d.data_sources, *d.modules, *d.providers):
-            by_line.setdefault((str(d.path), r.line), []).append((d, r))
+    for i in inputs:
+        for r in i.doc.blocks():
+            by_line.setdefault((i.file, i.line_of(r)), []).append((i.doc, r))
     # Checkov names module calls and providers as Terraform does, and puts a provider written as a
     # list of configurations on the line of the first one, not of its name.
-    by_address = {(str(d.path), r.address): [(d, r)] for d in docs for r in (*d.modules, *d.providers)}
+    by_address = {(i.file, r.address): [(i.doc, r)] for i in inputs for r in (*i.doc.modules, *i.doc.providers)}
     findings: list[Finding] = []
     seen_files: set[str] = set()
     answered: set[tuple[int, str]] = set()  # (id of the resource, check id)
@@ -429,14 +475,11 @@ def run_checkov(docs: list[StackDocument], timeout: float = DEFAULT_TIMEOUT) -> 
             )
         )
     # Checkov passes silently on input it could not read; every stack with resources must have results.
-    for doc in docs:
-        if doc.resources and str(doc.path) not in seen_files:
-            why = ("Checkov reads only files named *.tf.json, as Terraform does: rename it"
-                   if not doc.path.name.endswith(".tf.json") else
-                   "it could not read the file (its log says why; it refuses some valid JSON, such as \\ud83d\\ude00 "
-                   "surrogate-pair escapes)")
+    for i in inputs:
+        if i.doc.resources and i.file not in seen_files:
             raise CheckovError(
-                f"{doc.display_path}: Checkov returned no result for a stack with {len(doc.resources)} resources: {why}"
+                f"{i.doc.display_path}: Checkov returned no result for a stack with {len(i.doc.resources)} resources: "
+                "it could not read the file (its log says why)"
             )
     findings += _unanswered(docs, hub_meta, answered)
     return CheckovResult(findings, check_ids, covered_types)

@@ -78,6 +78,11 @@ def _reject_json_constant(name: str) -> None:
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
+def has_surrogate_escape(text: str) -> bool:
+    """Whether the JSON text writes a UTF-16 surrogate as an escape (`\ud83d\ude00` for one emoji)."""
+    return _SURROGATE_ESCAPE.search(text) is not None
+
+
 def _lone_surrogate(text: str, raw: Any) -> str | None:
     """Where decoded JSON holds a lone UTF-16 surrogate (a `\\udXXX` escape without its pair), or None.
 
@@ -85,9 +90,7 @@ def _lone_surrogate(text: str, raw: Any) -> str | None:
     would not read them either. A UTF-8 file can hold them only as escapes, so most files need
     just the regex scan.
     """
-    if not _SURROGATE_ESCAPE.search(text):
-        return None
-    return _surrogate_path(raw, "")
+    return _surrogate_path(raw, "") if has_surrogate_escape(text) else None
 
 
 def _surrogate_path(node: Any, path: str) -> str | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from policies.input_files import display_path, parse_json, read_text
+from policies.input_files import display_path, has_surrogate_escape, parse_json, read_text
 
 
 class StackReadError(Exception):
@@ -33,6 +33,13 @@ class Resource:
         prefix = "data." if self.mode == "data" else ""
         object.__setattr__(self, "address", f"{prefix}{self.type}.{self.name}")
 
+    @property
+    def key_path(self) -> tuple[str, ...]:
+        """Where the block's name sits in the document (the key_lines key): ("resource", type, name)."""
+        if self.mode in ("module", "provider"):
+            return (self.mode, self.name)
+        return ("data" if self.mode == "data" else "resource", self.type, self.name)
+
 
 @dataclass
 class StackDocument:
@@ -48,6 +55,11 @@ class StackDocument:
     providers: list[Resource] = field(default_factory=list)
     # Line of each top-level block and of the blocks right inside it ("provider", ("terraform", "backend")).
     block_lines: dict[tuple[str, ...], int] = field(default_factory=dict)
+    surrogate_escapes: bool = False  # the text writes a character as a \udXXX pair (Checkov cannot read it)
+
+    def blocks(self) -> list[Resource]:
+        """Every block that Checkov may report on: resources, data sources, modules, providers."""
+        return [*self.resources, *self.data_sources, *self.modules, *self.providers]
 
     def of_type(self, *types: str) -> Iterator[Resource]:
         return (r for r in self.resources if r.type in types)
@@ -161,6 +173,7 @@ def parse_stack(text: str, path: Path, name: str | None = None) -> StackDocument
     stack_name = name or (path.parent.name if path.name == "cdk.tf.json" else path.stem)
     doc = StackDocument(name=stack_name, path=path, display_path=display, raw=raw)
     doc.block_lines = {key: line for key, line in positions.items() if len(key) <= 2}
+    doc.surrogate_escapes = has_surrogate_escape(text)
     for block, mode, target in (("resource", "managed", doc.resources), ("data", "data", doc.data_sources)):
         section = raw.get(block, {}) or {}
         if not isinstance(section, dict):

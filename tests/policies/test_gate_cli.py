@@ -210,14 +210,40 @@ def test_lone_surrogates_exit_2_naming_the_field(tmp_path):
     assert proc.returncode == 2 and f"{plan}: x: a string holds a lone UTF-16 surrogate" in proc.stderr
 
 
-def test_minified_stack_keeps_checkov_findings_on_their_resources(tmp_path):
-    minified = written(tmp_path / "mini" / "cdk.tf.json", json.dumps(json.loads(INSECURE.read_text()), separators=(",", ":")))
-    results = []
-    for path in (INSECURE, minified):
-        proc = gate("check", str(path), "--format", "json", tmp_path=tmp_path)
-        assert proc.returncode == 1, proc.stderr
-        results.append(sorted((f["check_id"], f["address"], f["status"]) for f in json.loads(proc.stdout)["findings"]))
-    assert results[0] == results[1]
+def _findings(path: Path, tmp_path: Path) -> list[tuple[str, str, str]]:
+    proc = gate("check", str(path), "--format", "json", tmp_path=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["errors"] == []
+    return sorted((f["check_id"], f["address"], f["status"]) for f in report["findings"])
+
+
+def _emoji_escaped(raw: dict) -> str:
+    raw["//"] = {"note": "\U0001F600"}  # json writes it as the escaped pair \ud83d\ude00, which Checkov refuses
+    return json.dumps(raw, indent=2)
+
+
+@pytest.mark.parametrize("name, write", [
+    ("mini/cdk.tf.json", lambda raw: json.dumps(raw, separators=(",", ":"))),  # blocks share line 1
+    ("insecure.json", lambda raw: json.dumps(raw, indent=2)),  # Checkov reads only *.tf.json
+    ("emoji/cdk.tf.json", _emoji_escaped),
+])
+def test_stacks_checkov_cannot_read_as_written_are_judged_the_same(tmp_path, name, write):
+    """The gate hands Checkov a clean copy of such a stack; findings keep the stack's own file."""
+    variant = written(tmp_path / name, write(json.loads(INSECURE.read_text())))
+    findings = _findings(variant, tmp_path)
+    assert findings == _findings(INSECURE, tmp_path)
+
+
+def test_minified_blocks_of_one_name_keep_their_own_findings(tmp_path):
+    stack = written(tmp_path / "mini" / "cdk.tf.json", json.dumps({"resource": {
+        "digitalocean_firewall": {"x": {"name": "x", "inbound_rule": [
+            {"protocol": "tcp", "port_range": "22", "source_addresses": ["0.0.0.0/0"]}]}},
+        "digitalocean_vpc": {"x": {"name": "x", "region": "fra1", "ip_range": "10.10.0.0/20"}},
+    }}, separators=(",", ":")))
+    failed = {(check, address) for check, address, status in _findings(stack, tmp_path) if status == "failed"}
+    assert {("HUB_DO_1", "digitalocean_firewall.x"), ("CKV_DIO_4", "digitalocean_firewall.x")} <= failed
+    assert not {address for _, address in failed} - {"digitalocean_firewall.x", ""}
 
 
 def test_output_into_a_directory_device_or_unwritable_place(tmp_path):
