@@ -237,4 +237,15 @@ def discover_stack_files(paths: list[Path]) -> list[tuple[str, Path]]:
             found.extend((c.parent.name, c) for c in candidates)
         else:
             raise StackReadError(f"{display_path(p)}: no such file or directory")
-    return found
+    unique: dict[Path, tuple[str, Path]] = {}
+    for name, path in found:  # the same file named twice (a stack and its cdktf.out) is read once
+        unique.setdefault(path.resolve(), (name, path))
+    by_name: dict[str, Path] = {}
+    for name, path in unique.values():
+        if name in by_name:  # findings, suppressions and --env tell stacks apart by name
+            raise StackReadError(
+                f"{display_path(path)}: another stack of this run is also named {name!r} "
+                f"({display_path(by_name[name])}); check them in separate runs"
+            )
+        by_name[name] = path
+    return list(unique.values())

@@ -283,6 +283,19 @@ def test_missing_path_and_unknown_env_exit_2(out, tmp_path):
     assert proc.returncode == 2 and "--env: no stack named prod" in proc.stderr
 
 
+def test_a_stack_given_twice_is_read_once_and_two_stacks_of_one_name_exit_2(out, tmp_path):
+    staging = out / "stacks" / "staging"
+    proc = gate("check", str(staging / "cdk.tf.json"), str(out), "--format", "json", tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout)["summary"]["stacks"] == 3
+    other = tmp_path / "elsewhere" / "staging"
+    other.mkdir(parents=True)
+    (other / "cdk.tf.json").write_bytes((staging / "cdk.tf.json").read_bytes())
+    proc = gate("check", str(out), str(other), tmp_path=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"{other / 'cdk.tf.json'}: another stack of this run is also named 'staging'" in proc.stderr
+
+
 def test_bad_suppressions_file_exits_2(tmp_path):
     sup = tmp_path / "suppressions.toml"
     sup.write_text('[[suppression]]\ncheck = "CKV_DIO_4"\ntarget = "*"\nexpires = 2099-01-01\n')
