@@ -56,7 +56,8 @@ def _unknown_types(docs: list[StackDocument], checked_types: frozenset[str]) -> 
                         title=UNKNOWN_TYPE_TITLE,
                         severity=Severity.HIGH,
                         **location(doc, res),
-                        message=f"no policy of the gate knows resource type {res.type}; it cannot be judged",
+                        message=f"resource type {res.type} is covered by none of the hub's own policies (checks, "
+                        "stack rules, price table), so the gate can neither judge it against them nor price it",
                         fix="Add a check (policies/checks/) or a price-table entry for this type before deploying it.",
                     )
                 )

@@ -62,7 +62,12 @@ class GateResult:
         return Counter(f.status for f in self.findings if stack is None or f.stack == stack)
 
     def stack_passed(self, stack: str) -> bool:
-        return self.counts(stack)[Status.FAILED] == 0
+        """No failed finding, and nothing kept the gate from judging (an error leaves every stack unproven)."""
+        return not self.errors and self.counts(stack)[Status.FAILED] == 0
+
+    def stack_count(self) -> int:
+        """Stacks the run judged or a finding names; the group of stackless findings is not one."""
+        return len([name for name in self.stack_names() if name])
 
 
 def render(result: GateResult, fmt: str, *, color: bool = False, show_passed: bool = False) -> str:

@@ -7,8 +7,8 @@ Schema (version 1); keys are sorted in the output, lists are in report order:
       "tool": "community-hub-policy-gate",
       "summary": {"result": "pass" | "fail", "stacks": int,
                   "failed": int, "suppressed": int, "passed": int, "errors": int},
-      "stacks": [{"name": str, "result": "pass" | "fail",
-                  "failed": int, "suppressed": int, "passed": int}, ...],
+      "stacks": [{"name": str, "result": "pass" | "fail",   # name "" groups findings about the gate's
+                  "failed": int, "suppressed": int, "passed": int}, ...],  # own input; every stack fails on an error
       "errors": [str, ...],                         # unusable-input messages; any error fails the gate
       "findings": [{                                # every Finding field, enums as their values
           "check_id": str, "title": str,
@@ -54,7 +54,7 @@ def to_document(result: GateResult) -> dict[str, Any]:
         "tool": TOOL_NAME,
         "summary": {
             "result": "pass" if result.passed() else "fail",
-            "stacks": len(stacks),
+            "stacks": result.stack_count(),
             "failed": counts[Status.FAILED],
             "suppressed": counts[Status.SUPPRESSED],
             "passed": counts[Status.PASSED],

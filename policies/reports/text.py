@@ -94,6 +94,6 @@ def _gate_summary(result: GateResult) -> Text:
     passed = result.passed()
     return Text.assemble(
         ("Gate PASSED" if passed else "Gate FAILED", "bold green" if passed else "bold red"),
-        f": {len([s for s in result.stack_names() if s])} stack(s), {counts[Status.FAILED]} failed, "
+        f": {result.stack_count()} stack(s), {counts[Status.FAILED]} failed, "
         f"{counts[Status.SUPPRESSED]} suppressed, {counts[Status.PASSED]} passed, {len(result.errors)} error(s)",
     )

@@ -85,6 +85,14 @@ def test_stackless_findings_are_grouped_after_the_evaluated_stacks():
                        file="suppressions.toml", line=3)
     result = _result(findings=[problem, *_result().findings])
     assert result.stack_names() == ["production", "staging", ""]
+    assert result.stack_count() == 2 and json.loads(render(result, "json"))["summary"]["stacks"] == 2
+
+
+def test_an_error_leaves_no_stack_passed_in_any_format():
+    result = _result(errors=["Checkov did not finish within 120 s (HUB_CHECKOV_TIMEOUT)"])
+    assert not result.stack_passed("staging")
+    assert [s["result"] for s in json.loads(render(result, "json"))["stacks"]] == ["fail", "fail"]
+    assert "✅" not in render(result, "markdown") and "PASS staging" not in render(result, "text")
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
