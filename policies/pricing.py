@@ -174,7 +174,8 @@ def _check_rows(data: dict[str, Any], file: str) -> None:
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any], base_file: str, override_file: str):
-    """Merge `override` over `base`; return the merged data and the file each size row came from."""
+    """Merge `override` over `base`; return the merged data and, per size row, the file it came from
+    and its index there (so a problem names the row as the user wrote it)."""
     merged: dict[str, Any] = {}
     for key in sorted(set(base) | set(override), key=lambda k: (k not in base, k)):
         if key not in override:
@@ -187,21 +188,21 @@ def _merge(base: dict[str, Any], override: dict[str, Any], base_file: str, overr
             merged[key], _ = _merge(base[key], override[key], base_file, override_file)
         else:
             merged[key] = override[key]
-    row_files: list[str] = []
+    row_origins: list[tuple[str, int]] = []
     if "droplet_sizes" in base or "droplet_sizes" in override:
         rows = list(base.get("droplet_sizes", []))
-        row_files = [base_file] * len(rows)
+        row_origins = [(base_file, i) for i in range(len(rows))]
         index = {row["slug"]: i for i, row in enumerate(rows)}
-        for row in override.get("droplet_sizes", []):
+        for i, row in enumerate(override.get("droplet_sizes", [])):
             if row["slug"] in index:
                 rows[index[row["slug"]]] = row
-                row_files[index[row["slug"]]] = override_file
+                row_origins[index[row["slug"]]] = (override_file, i)
             else:
                 index[row["slug"]] = len(rows)
                 rows.append(row)
-                row_files.append(override_file)
+                row_origins.append((override_file, i))
         merged["droplet_sizes"] = rows
-    return merged, row_files
+    return merged, row_origins
 
 
 def _has_path(data: Any, loc: tuple) -> bool:
@@ -215,19 +216,21 @@ def _has_path(data: Any, loc: tuple) -> bool:
     return True
 
 
-def _field_name(loc: tuple, data: dict[str, Any]) -> str:
+def _field_name(loc: tuple, data: dict[str, Any], row_in_file: int | None = None) -> str:
+    """`loc` in the merged data as the user reads it: a size row by its index in the file it came
+    from (`row_in_file`), with its slug."""
     text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    if len(loc) >= 2 and loc[0] == "droplet_sizes" and isinstance(loc[1], int):
-        slug = data["droplet_sizes"][loc[1]].get("slug")
-        if slug:
-            text = text.replace(f"droplet_sizes[{loc[1]}]", f"droplet_sizes[{loc[1]}] (slug {slug!r})", 1)
+    for position, part in enumerate(loc):
+        if position == 1 and loc[0] == "droplet_sizes" and isinstance(part, int):
+            slug = data["droplet_sizes"][part].get("slug")
+            text += f"[{part if row_in_file is None else row_in_file}]" + (f" (slug {slug!r})" if slug else "")
+        else:
+            text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text or "top level"
 
 
 def _validate(
-    data: dict[str, Any], files: tuple[str, ...], override: dict[str, Any] | None, row_files: list[str]
+    data: dict[str, Any], files: tuple[str, ...], override: dict[str, Any] | None, row_origins: list[tuple[str, int]]
 ) -> PriceTable:
     """Validate merged data; each problem names the file its value came from (the override when it set it)."""
     try:
@@ -236,15 +239,16 @@ def _validate(
         problems = []
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-            if len(loc) >= 2 and loc[0] == "droplet_sizes" and isinstance(loc[1], int) and loc[1] < len(row_files):
-                file = row_files[loc[1]]
+            row_in_file = None
+            if len(loc) >= 2 and loc[0] == "droplet_sizes" and isinstance(loc[1], int) and loc[1] < len(row_origins):
+                file, row_in_file = row_origins[loc[1]]
             elif override is not None and (_has_path(override, loc) or (_has_path(override, loc[:1])
                                                                          and err["type"] != "missing")):
                 file = files[-1]
             else:
                 file = files[0]
             message = err["msg"].removeprefix("Value error, ")
-            problems.append(f"{file}: {_field_name(loc, data)}: {message}")
+            problems.append(f"{file}: {_field_name(loc, data, row_in_file)}: {message}")
         raise PriceTableError("\n".join(problems)) from None
     table._files = files
     return table
@@ -262,12 +266,12 @@ def load_price_table(path: Path | None = None) -> PriceTable:
     if path is None and os.environ.get(PRICE_TABLE_ENV):
         path, via = Path(os.environ[PRICE_TABLE_ENV]), f" (from {PRICE_TABLE_ENV})"
     if path is None:
-        return _validate(base, (base_file,), None, [base_file] * len(base.get("droplet_sizes", [])))
+        return _validate(base, (base_file,), None, [(base_file, i) for i in range(len(base.get("droplet_sizes", [])))])
     override_file = display_path(path)
     override = _read_toml(path, via)
     _check_rows(override, override_file)
-    merged, row_files = _merge(base, override, base_file, override_file)
-    return _validate(merged, (base_file, override_file), override, row_files)
+    merged, row_origins = _merge(base, override, base_file, override_file)
+    return _validate(merged, (base_file, override_file), override, row_origins)
 
 
 @lru_cache(maxsize=8)

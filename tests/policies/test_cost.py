@@ -118,7 +118,8 @@ def test_bad_override_names_file_and_field(tmp_path):
     with pytest.raises(PriceTableError) as err:
         load_price_table(override)
     problems = str(err.value).splitlines()
-    assert f"{override}: droplet_sizes[16] (slug 'c-2').price_monthly: Input should be greater than or equal to 0" in problems
+    # the row as the override file numbers it, not its place in the merged table
+    assert f"{override}: droplet_sizes[0] (slug 'c-2').price_monthly: Input should be greater than or equal to 0" in problems
     assert f"{override}: load_balancer.per_size_unit_month: Input should be a valid decimal" in problems
     assert f"{override}: volume: Extra inputs are not permitted" in problems
     assert len(problems) == 3
