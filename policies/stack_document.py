@@ -170,7 +170,7 @@ def parse_stack(text: str, path: Path, name: str | None = None) -> StackDocument
                 expected = "an object or a list of objects" if block == "provider" else "an object"
                 raise StackReadError(f"{display}: {block}.{label}: expected {expected}, found {type(body).__name__}")
     positions = key_lines(text)
-    stack_name = name or (path.parent.name if path.name == "cdk.tf.json" else path.stem)
+    stack_name = name or stack_name_of(path)
     doc = StackDocument(name=stack_name, path=path, display_path=display, raw=raw)
     doc.block_lines = {key: line for key, line in positions.items() if len(key) <= 2}
     doc.surrogate_escapes = has_surrogate_escape(text)
@@ -209,6 +209,13 @@ def parse_stack(text: str, path: Path, name: str | None = None) -> StackDocument
     return doc
 
 
+def stack_name_of(path: Path) -> str:
+    """cdktf.out/stacks/<name>/cdk.tf.json -> <name>; any other file: its name without .tf.json or .json."""
+    if path.name == "cdk.tf.json":
+        return path.parent.name
+    return path.name.removesuffix(".tf.json") if path.name.endswith(".tf.json") else path.stem
+
+
 def load_stack(path: Path, name: str | None = None) -> StackDocument:
     text = read_text(path, StackReadError)
     return parse_stack(text, path, name)
@@ -223,7 +230,7 @@ def discover_stack_files(paths: list[Path]) -> list[tuple[str, Path]]:
     found: list[tuple[str, Path]] = []
     for p in paths:
         if p.is_file():
-            name = p.parent.name if p.name == "cdk.tf.json" else p.stem
+            name = stack_name_of(p)
             found.append((name, p))
         elif p.is_dir():
             candidates = []

@@ -235,6 +235,12 @@ def test_stacks_checkov_cannot_read_as_written_are_judged_the_same(tmp_path, nam
     assert findings == _findings(INSECURE, tmp_path)
 
 
+def test_a_stack_file_is_named_without_its_json_suffixes(tmp_path):
+    stack = written(tmp_path / "hand.tf.json", INSECURE.read_text())
+    proc = gate("check", str(stack), "--format", "json", tmp_path=tmp_path)
+    assert [s["name"] for s in json.loads(proc.stdout)["stacks"]] == ["hand"]
+
+
 def test_minified_blocks_of_one_name_keep_their_own_findings(tmp_path):
     stack = written(tmp_path / "mini" / "cdk.tf.json", json.dumps({"resource": {
         "digitalocean_firewall": {"x": {"name": "x", "inbound_rule": [
