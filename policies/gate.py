@@ -40,41 +40,33 @@ def load_documents(paths: list[Path]) -> list[StackDocument]:
         raise GateInputError(str(exc)) from None
 
 
+_UNKNOWN_TYPE_FIX = "Add a check (policies/checks/) or a price-table entry for this type before deploying it."
+_MODULE_FIX = ("Make the resources with constructs in the app, so they are synthesized into the stack, or "
+               "suppress this finding for the module with a reason.")
+
+
 def _unknown_types(docs: list[StackDocument], checked_types: frozenset[str]) -> list[Finding]:
+    """HUB_GATE_1 for each resource of a type none of our policies covers, and each module call
+    (whose resources are not in the stack at all)."""
     from policies.cost import PRICED_TYPES
     from policies.pricing import current_price_table
     from policies.stack_rules import RULE_RESOURCE_TYPES
 
     known = checked_types | PRICED_TYPES | set(current_price_table().free_resources) | RULE_RESOURCE_TYPES
-    findings = []
-    for doc in docs:
-        for res in doc.resources:
-            if res.type not in known:
-                findings.append(
-                    Finding(
-                        check_id=UNKNOWN_TYPE,
-                        title=UNKNOWN_TYPE_TITLE,
-                        severity=Severity.HIGH,
-                        **location(doc, res),
-                        message=f"resource type {res.type} is covered by none of the hub's own policies (checks, "
-                        "stack rules, price table), so the gate can neither judge it against them nor price it",
-                        fix="Add a check (policies/checks/) or a price-table entry for this type before deploying it.",
-                    )
-                )
-        for module in doc.modules:
-            findings.append(
-                Finding(
-                    check_id=UNKNOWN_TYPE,
-                    title=UNKNOWN_TYPE_TITLE,
-                    severity=Severity.HIGH,
-                    **location(doc, module),
-                    message=f"module {module.name}: the resources it makes are not in the synthesized JSON, so no "
-                    "policy of the gate can judge them",
-                    fix="Make the resources with constructs in the app, so they are synthesized into the stack, or "
-                    "suppress this finding for the module with a reason.",
-                )
-            )
-    return findings
+    unknown = [
+        (doc, res, f"resource type {res.type} is covered by none of the hub's own policies (checks, stack rules, "
+         "price table), so the gate can neither judge it against them nor price it", _UNKNOWN_TYPE_FIX)
+        for doc in docs for res in doc.resources if res.type not in known
+    ] + [
+        (doc, module, f"module {module.name}: the resources it makes are not in the synthesized JSON, so no policy "
+         "of the gate can judge them", _MODULE_FIX)
+        for doc in docs for module in doc.modules
+    ]
+    return [
+        Finding(check_id=UNKNOWN_TYPE, title=UNKNOWN_TYPE_TITLE, severity=Severity.HIGH, **location(doc, block),
+                message=message, fix=fix)
+        for doc, block, message, fix in unknown
+    ]
 
 
 def _config_secrets(docs: list[StackDocument]) -> list[Finding]:
