@@ -17,6 +17,7 @@ import json
 import multiprocessing
 import os
 import signal
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, replace
@@ -47,6 +48,8 @@ def timeout_from_env() -> float:
     if not 0 < seconds < float("inf"):
         raise ValueError(f"{TIMEOUT_ENV}: expected a number of seconds above 0, found {raw!r}")
     return seconds
+
+
 _FORK = multiprocessing.get_context("fork")
 
 
@@ -186,8 +189,6 @@ def _record_check_crashes() -> None:
     otherwise read as a pass. Checkov calls `log_check_error` exactly then, with the exception
     being handled; recording it there replaces the traceback with a finding.
     """
-    import sys
-
     from checkov.common.checks.base_check import BaseCheck
 
     def record(check, scanned_file, entity_type, entity_name, entity_configuration) -> None:
@@ -270,24 +271,20 @@ class _Input:
         return block.line if self.lines is None else self.lines.get(block.key_path, 1)
 
 
-def _why_copy(doc: StackDocument) -> str | None:
-    """Why Checkov must read a clean copy of the stack instead of its file, or None.
+def _needs_copy(doc: StackDocument) -> bool:
+    """Whether Checkov must read a clean copy of the stack instead of its file.
 
     Checkov reads only files named *.tf.json; it cannot read a character written as an escaped
     surrogate pair; and it tells blocks apart by the line they start on, which minified JSON shares.
     """
-    if not doc.path.name.endswith(".tf.json"):
-        return "name"
-    if doc.surrogate_escapes:
-        return "escapes"
     lines = [block.line for block in doc.blocks()]
-    return "minified" if len(set(lines)) < len(lines) else None
+    return not doc.path.name.endswith(".tf.json") or doc.surrogate_escapes or len(set(lines)) < len(lines)
 
 
 def _inputs(docs: list[StackDocument], copies: Path) -> list[_Input]:
     inputs = []
     for index, doc in enumerate(docs):
-        if _why_copy(doc) is None:
+        if not _needs_copy(doc):
             inputs.append(_Input(doc, str(doc.path)))
             continue
         # The same document, one key per line, characters as UTF-8: read as the stack itself is.

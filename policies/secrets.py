@@ -47,8 +47,10 @@ _SECRET_VALUES = (
     ("a URL with a password", re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@'\"]+:(?!\$)[^\s/@'\"]+@")),
     ("a bearer token", re.compile(r"\b[Bb]earer[ \t]+(?!\$)[A-Za-z0-9._~+/-]{8,}")),
 )
-# NAME=value and NAME: value inside a text (user_data scripts, cloud-config, .env files).
-_ASSIGNMENT = re.compile(r"(?m)(?:^|[\s;])(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*[=:][ \t]*(['\"]?)([^\s'\"]*)\2")
+# NAME=value and NAME: value inside a text (user_data scripts, cloud-config, .env files, JSON in a string).
+_ASSIGNMENT = re.compile(
+    r"(?m)(?:^|[\s;{,\"'])(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)['\"]?[ \t]*[=:][ \t]*(['\"]?)([^\s'\"]*)\2"
+)
 # Attribute names that only wrap the value of their parent key, as in headers {"X-Api-Key": {"value": ...}}.
 _VALUE_WRAPPERS = frozenset({"value", "values", "content"})
 

@@ -367,6 +367,8 @@ def test_secrets_set_inside_a_script_or_url_are_found_and_references_are_not():
     assert find_secrets(headers) == ["request_headers.Authorization: looks like a bearer token"]
     assert find_secrets({"request_headers": {"Authorization": "${var.authorization}"}}) == []
     assert find_secrets({"url": "https://ops:${var.password}@example.com", "email": "ops@example.com"}) == []
+    assert find_secrets({"user_data": '{"db_password": "hunter2", "name": "x"}'}) == [
+        "user_data: assigns a literal value to 'db_password'"]
 
 
 def test_checks_treat_cdktf_metadata_and_line_numbers_as_bookkeeping():
