@@ -18,7 +18,7 @@ from policies.stack_document import StackDocument, StackReadError, discover_stac
 UNKNOWN_TYPE = "HUB_GATE_1"
 UNKNOWN_TYPE_TITLE = "Resource type known to some policy"
 SECRET_IN_CONFIG = "HUB_GEN_2"
-SECRET_IN_CONFIG_TITLE = "No secret outside resources: providers, backend, variables, outputs, locals, modules, data"
+SECRET_IN_CONFIG_TITLE = "No secret outside resources: providers, terraform block, variables, outputs, locals, modules, data"
 
 
 class GateInputError(Exception):
@@ -78,7 +78,7 @@ def _config_secrets(docs: list[StackDocument]) -> list[Finding]:
     for doc in docs:
         places = {  # where the problems are shown, and the body to scan
             "provider": doc.raw.get("provider", {}),
-            "terraform.backend": doc.backend,
+            "terraform": doc.raw.get("terraform") or {},  # the backend, a cloud block's token, ...
             "variable": {k: v.get("default") for k, v in doc.variables.items() if isinstance(v, dict)},
             "output": doc.outputs,
             "locals": doc.raw.get("locals") or {},

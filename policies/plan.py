@@ -125,7 +125,7 @@ class PlanChange(BaseModel):
 class ResourceChange(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
     address: str = Field(min_length=1)
-    mode: str
+    mode: Literal["managed", "data"]  # Terraform's two; another could hide a managed resource's delete
     type: str
     name: str
     change: PlanChange

@@ -3,9 +3,9 @@
 from checkov.common.models.enums import CheckCategories
 
 try:
-    from policies.checks._rules import CheckResult, HubResourceCheck, Severity, blocks, is_reference, value
+    from policies.checks._rules import CheckResult, HubResourceCheck, Severity, is_reference, value, written_blocks
 except ModuleNotFoundError:  # loaded by Checkov from --external-checks-dir as a loose file
-    from _rules import CheckResult, HubResourceCheck, Severity, blocks, is_reference, value
+    from _rules import CheckResult, HubResourceCheck, Severity, is_reference, value, written_blocks
 
 HTTP_PROTOCOLS = ("http", "https")
 
@@ -24,7 +24,7 @@ class LoadBalancerHealthcheck(HubResourceCheck):
 
     def scan_resource_conf(self, conf):
         self.evaluated_keys = ["healthcheck"]
-        healthchecks = blocks(conf, "healthcheck")
+        healthchecks = written_blocks(conf, "healthcheck")
         if not healthchecks:
             self.fail("no healthcheck block")
             return CheckResult.FAILED

@@ -3,9 +3,9 @@
 from checkov.common.models.enums import CheckCategories
 
 try:
-    from policies.checks._rules import CheckResult, HubResourceCheck, Severity, blocks, is_true, parse_port_range, value
+    from policies.checks._rules import CheckResult, HubResourceCheck, Severity, is_true, parse_port_range, value, written_blocks
 except ModuleNotFoundError:  # loaded by Checkov from --external-checks-dir as a loose file
-    from _rules import CheckResult, HubResourceCheck, Severity, blocks, is_true, parse_port_range, value
+    from _rules import CheckResult, HubResourceCheck, Severity, is_true, parse_port_range, value, written_blocks
 
 HTTPS_PORT = 443
 TLS_ENTRY_PROTOCOLS = ("https", "http2", "http3")
@@ -25,7 +25,7 @@ class LoadBalancerHttpsListener(HubResourceCheck):
 
     def scan_resource_conf(self, conf):
         self.evaluated_keys = ["forwarding_rule"]
-        for rule in blocks(conf, "forwarding_rule"):
+        for rule in written_blocks(conf, "forwarding_rule"):
             entry_port = parse_port_range(value(rule, "entry_port"))
             protocol = str(value(rule, "entry_protocol", "")).lower()
             if entry_port is None or entry_port.low != HTTPS_PORT or entry_port.high != HTTPS_PORT:

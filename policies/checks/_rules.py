@@ -58,6 +58,7 @@ __all__ = [
     "value",
     "with_dynamic_templates",
     "world_open_ports",
+    "written_blocks",
     "zone_setting",
     "ZONE_SETTING_TYPES",
 ]
@@ -186,6 +187,12 @@ def blocks(conf: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return found
 
 
+def written_blocks(conf: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """The `key` blocks written out, without dynamic blocks' templates: a check that needs a block to
+    exist cannot count on a dynamic one, whose `for_each` may make none."""
+    return [block for block in blocks(conf, key) if DYNAMIC_ORIGIN not in block]
+
+
 def string_list(conf: dict[str, Any], key: str) -> list[str]:
     """A list-of-strings attribute as a flat list; a whole-list reference stays one `${...}` item."""
     raw = value(conf, key, [])
@@ -220,7 +227,6 @@ def droplet_tag_values(conf: dict[str, Any], prefix: str) -> list[str]:
 # --- Addresses -----------------------------------------------------------------------------------
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-_WORLD = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
 
 
 def _networks(addresses: Iterable[str]) -> tuple[list[IPNetwork], list[str]]:
@@ -245,13 +251,20 @@ def _network(address: str) -> IPNetwork | None:
         return None
 
 
+_IPV6_GLOBAL = ipaddress.ip_network("2000::/3")  # every IPv6 address the Internet routes
+
+
 def _covers_world(networks: Iterable[IPNetwork]) -> bool:
-    """Whether the networks together cover all of IPv4 or all of IPv6 (e.g. 0.0.0.0/1 + 128.0.0.0/1)."""
-    for world in _WORLD:
-        same_family = [n for n in networks if n.version == world.version]
-        if same_family and list(ipaddress.collapse_addresses(same_family)) == [world]:
-            return True
-    return False
+    """Whether the networks together reach the Internet at large: half of IPv4 or more (0.0.0.0/1 +
+    128.0.0.0/2 + ... is all public IPv4 but never 0.0.0.0/0), or all of IPv6's global unicast."""
+    networks = list(networks)
+    ipv4 = ipaddress.collapse_addresses(n for n in networks if n.version == 4)
+    if sum(n.num_addresses for n in ipv4) >= 2**31:
+        return True
+    ipv6 = list(ipaddress.collapse_addresses(n for n in networks if n.version == 6))
+    if any(_IPV6_GLOBAL.subnet_of(n) for n in ipv6):
+        return True
+    return sum(n.num_addresses for n in ipv6 if n.subnet_of(_IPV6_GLOBAL)) == _IPV6_GLOBAL.num_addresses
 
 
 def is_world(addresses: Iterable[str]) -> bool:
@@ -458,7 +471,7 @@ def zone_setting(conf: dict[str, Any], entity_type: str, setting_id: str) -> tup
     holds them all in a `settings` block. Both are read so output from older code is judged too.
     """
     if entity_type == "cloudflare_zone_settings_override":
-        for settings in blocks(conf, "settings"):
+        for settings in written_blocks(conf, "settings"):
             if setting_id in settings:
                 return True, value(settings, setting_id)
         return False, None

@@ -124,7 +124,14 @@ CASES = [
      firewall([rule(ports="8080", addresses=["0.0.0.0/1"]), rule(ports="8000-9000", addresses=["128.0.0.0/1"])]),
      FAILED, "two halves across rules"),
     ("HUB_DO_1", "digitalocean_firewall",
-     firewall([rule(ports="8080", addresses=["0.0.0.0/1"])]), PASSED, "half the Internet is not the world"),
+     firewall([rule(ports="8080", addresses=["0.0.0.0/1"])]), FAILED, "half of IPv4 is the Internet at large"),
+    ("HUB_DO_1", "digitalocean_firewall",
+     firewall([rule(ports="8080", addresses=["1.0.0.0/8", "2001:db8::/32"])]), PASSED, "a /8 is not"),
+    ("HUB_DO_1", "digitalocean_firewall",
+     firewall([rule(ports="8080", addresses=["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/3"])]), FAILED,
+     "all public IPv4 without 0.0.0.0/0"),
+    ("HUB_DO_1", "digitalocean_firewall", firewall([rule(ports="8080", addresses=["2000::/3"])]), FAILED,
+     "all global IPv6 without ::/0"),
     ("HUB_DO_1", "digitalocean_firewall", firewall([rule(ports="80-443", addresses=WORLD)]), FAILED,
      "80-443 also opens 81-442"),
     ("HUB_DO_1", "digitalocean_firewall", firewall([rule(protocol="udp", ports="443", addresses=WORLD)]), FAILED,
@@ -344,6 +351,18 @@ def test_secret_details_locate_the_value_without_repeating_it():
     assert "hunter2" not in " ".join(details)
 
 
+def test_a_dynamic_block_does_not_stand_for_a_required_block():
+    """for_each may make no block at all: an HTTPS listener or health check must be written out."""
+    https = {"entry_port": 443, "entry_protocol": "https", "target_port": 8080, "target_protocol": "http",
+             "certificate_name": "origin"}
+    body = loadbalancer(forwarding_rule=[{"entry_port": 80, "entry_protocol": "http", "target_port": 8080,
+                                          "target_protocol": "http"}], healthcheck=None)
+    body["dynamic"] = {"forwarding_rule": {"for_each": [], "content": https},
+                       "healthcheck": {"for_each": [], "content": {"protocol": "http", "port": 8080, "path": "/"}}}
+    assert evaluate("HUB_DO_11", "digitalocean_loadbalancer", body)[0] == FAILED
+    assert evaluate("HUB_DO_13", "digitalocean_loadbalancer", body) == (FAILED, ["no healthcheck block"])
+
+
 def test_secrets_set_inside_a_script_or_url_are_found_and_references_are_not():
     script = "\n".join([
         "#!/bin/sh",
@@ -411,8 +430,11 @@ def test_parse_port_range(raw, expected):
         (["::/0"], True),
         (["0.0.0.0/1", "128.0.0.0/1"], True),
         (["::/1", "8000::/1"], True),
-        (["0.0.0.0/1"], False),
-        (["0.0.0.0/1", "::/1"], False),  # half of each family is neither whole family
+        (["0.0.0.0/1"], True),  # half of IPv4 is the Internet at large
+        (["0.0.0.0/2", "8000::/1"], False),  # a quarter of IPv4, and the half of IPv6 without global unicast
+        (["0.0.0.0/2", "64.0.0.0/3", "96.0.0.0/3"], True),  # quarters and eighths making half
+        (["2000::/3"], True),  # all global unicast IPv6
+        (["2000::/4"], False),
         (["10.0.0.0/8", "2001:db8::/32"], False),
         (["0.0.0.0"], False),  # a bare address is a /32
         (["${var.cidrs}"], True),  # unknown: fail closed
@@ -441,8 +463,8 @@ def test_firewall_rules_reads_every_rule_with_defaults():
 
 def test_world_open_ports_combines_rules_per_port():
     rules = firewall_rules(
-        checkov_conf(firewall([rule(ports="100-200", addresses=["0.0.0.0/1"]),
-                               rule(ports="150-300", addresses=["128.0.0.0/1"])])),
+        checkov_conf(firewall([rule(ports="100-200", addresses=["0.0.0.0/2"]),
+                               rule(ports="150-300", addresses=["64.0.0.0/2"])])),
         "inbound",
     )
     assert world_open_ports(rules, "tcp") == [PortRange(150, 200)]

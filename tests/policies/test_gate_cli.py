@@ -356,12 +356,14 @@ def test_secrets_outside_resources_fail_the_stack_at_their_block(tmp_path):
         "locals": {"db": {"admin_password": "hunter2"}},
         "module": {"m": {"source": "./m", "api_key": "abc123"}},
         "data": {"http": {"h": {"url": "https://example.com", "request_headers": {"Authorization": "Bearer " + "x" * 20}}}},
+        "terraform": {"cloud": {"organization": "hub", "token": "abcdefabcdef.atlasv1.abcdef"}},
     }, indent=2))
     proc = gate("check", str(stack), "--format", "json", tmp_path=tmp_path)
     assert proc.returncode == 1, proc.stderr
     [finding] = [f for f in json.loads(proc.stdout)["findings"] if f["check_id"] == "HUB_GEN_2"]
-    assert finding["status"] == "failed" and finding["line"] == stack.read_text().splitlines().index('  "output": {') + 1
+    assert finding["status"] == "failed" and finding["line"] == stack.read_text().splitlines().index('  "terraform": {') + 1
     assert finding["message"] == (
+        "terraform: cloud.token: literal value under the secret-like key 'token'; "
         "output: token.value: looks like a DigitalOcean API token; "
         "locals: db.admin_password: literal value under the secret-like key 'admin_password'; "
         "module: m.api_key: literal value under the secret-like key 'api_key'; "

@@ -287,6 +287,11 @@ def test_unusable_plan_files_are_rejected_with_file_and_problem(name, expected):
             "change": {"actions": ["nuke"]}}]},
          "resource_changes[0].change.actions[0]: Input should be 'no-op', 'create', 'read', 'update', 'delete' or "
          "'forget'"),
+        # a managed resource written in another case would escape the stateful-resource rules
+        ({"format_version": "1.2", "resource_changes": [{
+            "address": "digitalocean_droplet.db_1", "mode": "MANAGED", "type": "digitalocean_droplet", "name": "db_1",
+            "change": {"actions": ["delete"]}}]},
+         "resource_changes[0].mode: Input should be 'managed' or 'data'"),
     ],
 )
 def test_check_plan_validates_documents_it_did_not_load(document, expected):
