@@ -209,6 +209,19 @@ def parse_stack(text: str, path: Path, name: str | None = None) -> StackDocument
     return doc
 
 
+def _refuse_unread_siblings(stack: Path) -> None:
+    """Terraform loads every *.tf and *.tf.json file of a stack's directory (overrides included), the
+    gate only cdk.tf.json: a stack directory holding others would be deployed partly unchecked."""
+    if stack.name != "cdk.tf.json":
+        return  # a file given by name, not a cdktf stack directory
+    others = sorted(p.name for p in stack.parent.iterdir() if p.name != stack.name and p.name.endswith((".tf", ".tf.json")))
+    if others:
+        raise StackReadError(
+            f"{display_path(stack.parent)}: also holds {', '.join(others)}, which Terraform loads with cdk.tf.json "
+            "but the gate does not read: synthesize it into the stack or remove it"
+        )
+
+
 def stack_name_of(path: Path) -> str:
     """cdktf.out/stacks/<name>/cdk.tf.json -> <name>; any other file: its name without .tf.json or .json."""
     if path.name == "cdk.tf.json":
@@ -244,6 +257,8 @@ def discover_stack_files(paths: list[Path]) -> list[tuple[str, Path]]:
             found.extend((c.parent.name, c) for c in candidates)
         else:
             raise StackReadError(f"{display_path(p)}: no such file or directory")
+    for _, path in found:
+        _refuse_unread_siblings(path)
     unique: dict[Path, tuple[str, Path]] = {}
     for name, path in found:  # the same file named twice (a stack and its cdktf.out) is read once
         unique.setdefault(path.resolve(), (name, path))

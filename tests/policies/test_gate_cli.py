@@ -302,6 +302,17 @@ def test_a_stack_given_twice_is_read_once_and_two_stacks_of_one_name_exit_2(out,
     assert f"{other / 'cdk.tf.json'}: another stack of this run is also named 'staging'" in proc.stderr
 
 
+def test_a_stack_directory_with_other_terraform_files_exits_2(out, tmp_path):
+    """Terraform would load an override file beside cdk.tf.json; the gate would not have read it."""
+    stacks = tmp_path / "cdktf.out" / "stacks"
+    (stacks / "staging").mkdir(parents=True)
+    (stacks / "staging" / "cdk.tf.json").write_bytes((out / "stacks" / "staging" / "cdk.tf.json").read_bytes())
+    (stacks / "staging" / "fw_override.tf.json").write_text('{"resource": {}}')
+    proc = gate("check", str(tmp_path / "cdktf.out"), tmp_path=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"{stacks / 'staging'}: also holds fw_override.tf.json, which Terraform loads" in proc.stderr
+
+
 def test_bad_suppressions_file_exits_2(tmp_path):
     sup = tmp_path / "suppressions.toml"
     sup.write_text('[[suppression]]\ncheck = "CKV_DIO_4"\ntarget = "*"\nexpires = 2099-01-01\n')
