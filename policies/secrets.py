@@ -34,8 +34,8 @@ def is_reference(text: Any) -> bool:
 # --- Secrets -------------------------------------------------------------------------------------
 
 _SECRET_KEY = re.compile(
-    r"(?:^|_)(?:token|password|passwd|passphrase|secret|private_key|api_key|apikey|access_key|auth_key"
-    r"|authorization|webhook(?:_url)?)(?:$|_)"
+    r"(?:^|_)(?:token|password|passwd|pgpassword|pwd|passphrase|secret|private_key|api_key|apikey|access_key"
+    r"|auth_key|authorization|webhook(?:_url)?)(?:$|_)"
 )
 # Names that merely point at or describe a secret rather than hold one.
 _NOT_SECRET_SUFFIX = re.compile(r"_(?:id|ids|name|names|type|path|file|ttl|length|version|enabled)$")
@@ -44,18 +44,32 @@ _SECRET_VALUES = (
     ("a DigitalOcean API token", re.compile(r"\bdo[opr]_v1_[0-9a-f]{64}\b")),
     ("a Slack webhook URL", re.compile(r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+")),
     # postgres://hub:<password>@db...; a `$VAR` or `${...}` password is filled in later, not written here
-    ("a URL with a password", re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@'\"]+:(?!\$)[^\s/@'\"]+@")),
+    ("a URL with a password", re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@'\"]*:(?!\$)[^\s/@'\"]+@")),
     ("a bearer token", re.compile(r"\b[Bb]earer[ \t]+(?!\$)[A-Za-z0-9._~+/-]{8,}")),
 )
-# NAME=value and NAME: value inside a text (user_data scripts, cloud-config, .env files, JSON in a string).
+# NAME=value and NAME: value inside a text: user_data scripts, cloud-config, .env files, JSON in a
+# string, command options (--password=x, -o user=u,password=x), query strings (?api_key=x), headers.
 _ASSIGNMENT = re.compile(
-    r"(?m)(?:^|[\s;{,\"'])(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)['\"]?[ \t]*[=:][ \t]*(['\"]?)([^\s'\"]*)\2"
+    r"(?m)(?:^|[\s;,&?{\"'-])(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_-]*)['\"]?[ \t]*[=:][ \t]*"
+    r"(?:\"([^\"\n]*)\"|'([^'\n]*)'|([^\s'\";,&?]*))"
+)
+# Values an assignment may hold that are settings, not secrets: switches, numbers and durations
+# (lock_passwd: true, TOKEN_TTL=1h), file paths (PRIVATE_KEY=/etc/ssl/origin.key), auth schemes.
+_NOT_A_SECRET_VALUE = re.compile(
+    r"(?i)(?:true|false|yes|no|on|off|null|none|nil|\d+(?:\.\d+)?[a-z]{0,3}|[/~.]/?[^\s]*|bearer|basic|token)"
+)
+# Names of settings about a secret rather than the secret (PASSWORD_HASHER=argon2, SECRET_STORE=vault).
+_SECRET_SETTING = re.compile(
+    r"_(?:encryption|hash|hasher|hashing|algorithm|lifetime|expiry|expires|expiration|timeout|interval|endpoint"
+    r"|header|store|backend|policy|format|mode|rotation|min|max|size|count|required|url|uri)$"
 )
 # Attribute names that only wrap the value of their parent key, as in headers {"X-Api-Key": {"value": ...}}.
 _VALUE_WRAPPERS = frozenset({"value", "values", "content"})
 
 
 def _normalise_key(key: str) -> str:
+    """snake_case words of a name: "X-Api-Key" and "apiKey" both give api_key's words."""
+    key = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key)
     return re.sub(r"[^a-z0-9]+", "_", key.lower()).strip("_")
 
 
@@ -73,7 +87,7 @@ def _is_secret_key(key: str) -> bool:
 # lower-case into ASCII letters (U+0130 into "i" and a combining dot, the Kelvin sign U+212A into
 # "k"), so either of them, UTF-8 encoded, is a hint too. Factored by first letter: re runs faster.
 _SECRET_HINT = re.compile(
-    rb"token|p(?:ass(?:w|phrase)|rivate)|secret|a(?:pi|ccess|uth)|webhook|-----begin |_v1_|hooks\.slack\.com/|bearer"
+    rb"token|p(?:ass(?:w|phrase)|rivate|wd)|secret|a(?:pi|ccess|uth)|webhook|-----begin |_v1_|hooks\.slack\.com/|bearer"
     rb"|\xc4\xb0|\xe2\x84\xaa"
 )
 
@@ -111,14 +125,28 @@ def _is_literal(text: Any) -> bool:
 
 
 def _assigned_secrets(text: str) -> list[str]:
-    """Secret-like names given a literal inside a text (`export DB_PASSWORD=hunter2`); a `$VAR` or
-    `${...}` value is filled in later, and a value without a letter or digit is syntax (`|`, `>`)."""
+    """Secret-like names given a literal inside a text (`export DB_PASSWORD=hunter2`).
+
+    Not: a `$VAR`, `${...}` or `` `command` `` value, filled in later; a value without a letter or
+    digit, which is syntax (`|`, `>`); a setting-like value or name (_NOT_A_SECRET_VALUE,
+    _SECRET_SETTING); a plain URL, unless the name is a webhook's.
+    """
     if "=" not in text and ":" not in text:
         return []
-    return [
-        name for name, _, assigned in _ASSIGNMENT.findall(text)
-        if not assigned.startswith("$") and any(c.isalnum() for c in assigned) and _is_secret_key(name)
-    ]
+    found = []
+    for name, *values in _ASSIGNMENT.findall(text):
+        assigned = next((v for v in values if v), "")
+        if assigned[:1] in ("$", "`") or not any(c.isalnum() for c in assigned):
+            continue
+        words = _normalise_key(name)
+        if _NOT_A_SECRET_VALUE.fullmatch(assigned) or not _is_secret_key(name):
+            continue
+        if _SECRET_SETTING.search(words) and "webhook" not in words:
+            continue
+        if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://[^@\s]*$", assigned) and "webhook" not in words:
+            continue  # a URL without credentials says where, not what
+        found.append(name)
+    return found
 
 
 def find_secrets(body: Any, text: bytes | None = None) -> list[str]:

@@ -390,6 +390,41 @@ def test_secrets_set_inside_a_script_or_url_are_found_and_references_are_not():
         "user_data: assigns a literal value to 'db_password'"]
 
 
+@pytest.mark.parametrize("text", [
+    "redis://:" + "hunter2@cache:6379/0",  # no user name
+    "A=1;DB_PASSWORD=" + "hunter2",
+    "mount -o username=u,password=" + "hunter2",
+    "docker login --password=" + "hunter2",
+    "curl https://x/?api_key=" + "0123abcd",
+    '{"db": {"password": "' + 'hunter2"}}',
+    'DB_PASSWORD="correct horse ' + 'battery"',
+    "curl -H 'X-Api-Key: " + "0123456789abcdef'",
+    "dbPassword=" + "x1",
+    "PGPASSWORD=" + "x1",
+    "MYSQL_PWD=" + "x1",
+    "WEBHOOK_URL=https://discord.com/api/webhooks/" + "1/abc",
+])
+def test_secrets_in_a_text_are_found(text):
+    assert find_secrets({"user_data": text}), text
+
+
+@pytest.mark.parametrize("text", [
+    "lock_passwd: true",  # cloud-config
+    "password_encryption = scram-sha-256",  # postgresql.conf
+    "SESSION_TOKEN_LIFETIME=30",
+    "ACCESS_TOKEN_EXPIRY=1h",
+    "TOKEN_URL=https://auth.example.com/token",
+    "SECRET_STORE=vault",
+    "PASSWORD_HASHER=argon2",
+    "API_KEY_HEADER=X-Api-Key",
+    "PRIVATE_KEY=/etc/ssl/private/origin.key",
+    "Authorization: Bearer ${var.token}",
+    "DB_PASSWORD=`vault read -field=pw secret/db`",
+])
+def test_settings_about_secrets_in_a_text_are_not_secrets(text):
+    assert find_secrets({"user_data": text}) == []
+
+
 def test_checks_treat_cdktf_metadata_and_line_numbers_as_bookkeeping():
     body = droplet()
     body["//"] = {"metadata": {"path": "production/db/password", "uniqueId": "secret_token"}}
