@@ -25,7 +25,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from policies.findings import Finding, Severity, Status, location
-from policies.stack_document import Resource, StackDocument, key_lines
+from policies.stack_document import YAML_ONLY_LINE_BREAKS, Resource, StackDocument, key_lines
 from policies.stack_rules._values import exists
 
 # Offline by default: no call to Checkov's platform for its check-id mapping or guidelines.
@@ -274,11 +274,15 @@ class _Input:
 def _needs_copy(doc: StackDocument) -> bool:
     """Whether Checkov must read a clean copy of the stack instead of its file.
 
-    Checkov reads only files named *.tf.json; it cannot read a character written as an escaped
-    surrogate pair; and it tells blocks apart by the line they start on, which minified JSON shares.
+    Checkov reads only files named *.tf.json; it misreads some characters (StackDocument.odd_characters);
+    and it tells blocks apart by the line they start on, which minified JSON shares.
     """
     lines = [block.line for block in doc.blocks()]
-    return not doc.path.name.endswith(".tf.json") or doc.surrogate_escapes or len(set(lines)) < len(lines)
+    return not doc.path.name.endswith(".tf.json") or doc.odd_characters or len(set(lines)) < len(lines)
+
+
+# In the copy: characters YAML would take for line breaks, escaped (JSON allows it; they sit in strings).
+_ESCAPE_YAML_LINE_BREAKS = {ord(c): f"\\u{ord(c):04x}" for c in YAML_ONLY_LINE_BREAKS}
 
 
 def _inputs(docs: list[StackDocument], copies: Path) -> list[_Input]:
@@ -288,7 +292,7 @@ def _inputs(docs: list[StackDocument], copies: Path) -> list[_Input]:
             inputs.append(_Input(doc, str(doc.path)))
             continue
         # The same document, one key per line, characters as UTF-8: read as the stack itself is.
-        text = json.dumps(doc.raw, indent=2, ensure_ascii=False)
+        text = json.dumps(doc.raw, indent=2, ensure_ascii=False).translate(_ESCAPE_YAML_LINE_BREAKS)
         copy = copies / str(index) / "cdk.tf.json"
         copy.parent.mkdir()
         copy.write_text(text, encoding="utf-8")

@@ -7,11 +7,15 @@ The gate reads only these files, so it works on any CDKTF output, not just ours.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 from policies.input_files import display_path, has_surrogate_escape, parse_json, read_text
+
+
+YAML_ONLY_LINE_BREAKS = "\x85\u2028\u2029"  # line breaks to YAML, ordinary characters to JSON
 
 
 class StackReadError(Exception):
@@ -26,19 +30,18 @@ class Resource:
     construct_path: str
     line: int
     mode: str = "managed"  # "managed" for resource blocks, "data" for data sources, or "module"/"provider"
+    # Where the block sits in the document (a key_lines key), ("resource", type, name) unless given.
+    key_path: tuple[str | int, ...] = field(default=(), repr=False, compare=False)
     # Derived once here: every policy and report asks for it, many times per resource.
     address: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         prefix = "data." if self.mode == "data" else ""
         object.__setattr__(self, "address", f"{prefix}{self.type}.{self.name}")
-
-    @property
-    def key_path(self) -> tuple[str, ...]:
-        """Where the block's name sits in the document (the key_lines key): ("resource", type, name)."""
-        if self.mode in ("module", "provider"):
-            return (self.mode, self.name)
-        return ("data" if self.mode == "data" else "resource", self.type, self.name)
+        if not self.key_path:
+            block = {"managed": "resource", "data": "data"}.get(self.mode)
+            key = (block, self.type, self.name) if block else (self.mode, self.name)
+            object.__setattr__(self, "key_path", key)
 
 
 @dataclass
@@ -55,7 +58,9 @@ class StackDocument:
     providers: list[Resource] = field(default_factory=list)
     # Line of each top-level block and of the blocks right inside it ("provider", ("terraform", "backend")).
     block_lines: dict[tuple[str, ...], int] = field(default_factory=dict)
-    surrogate_escapes: bool = False  # the text writes a character as a \udXXX pair (Checkov cannot read it)
+    # The text writes a character as an escaped surrogate pair (\ud83d\ude00), which Checkov refuses,
+    # or holds one that YAML, which Checkov reads JSON with, takes for a line break (U+0085, U+2028, U+2029).
+    odd_characters: bool = False
 
     def blocks(self) -> list[Resource]:
         """Every block that Checkov may report on: resources, data sources, modules, providers."""
@@ -85,58 +90,63 @@ class StackDocument:
 
 
 
-def key_lines(text: str, max_depth: int = 3) -> dict[tuple[str, ...], int]:
-    """Map each object key path up to `max_depth` to the 1-based line where the key appears.
+# A JSON token: a whole string (matched in C, the bulk of the text), a brace, bracket or comma, or a
+# scalar (number, true, false, null). Whitespace and colons between them are skipped; lines are
+# counted only where one is recorded.
+_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|[{}\[\],]|[^\s"{}\[\],:]+')
 
-    Written by hand because the json module does not report positions; it walks the text once
-    and only tracks string and nesting state.
+
+def key_lines(text: str, max_depth: int = 3) -> dict[tuple[str | int, ...], int]:
+    """Map each object key path up to `max_depth` (array elements by index) to the 1-based line where
+    its value starts: Checkov reports a block on the line of its opening brace, which is usually,
+    but not always, the line of its name.
+
+    Written by hand because the json module does not report positions; the text is valid JSON
+    already (parse_json), so the walk only tracks nesting and line breaks.
     """
-    lines: dict[tuple[str, ...], int] = {}
-    stack: list[str | None] = []  # open containers: key for objects' current member, None for arrays
+    lines: dict[tuple[str | int, ...], int] = {}
+    path: list[str | int | None] = []  # per open container: its current key, or element index
     kinds: list[str] = []
-    line = 1
-    i, n = 0, len(text)
+    line, counted_to = 1, 0  # the line at text offset counted_to
     expecting_key = False
-    while i < n:
-        c = text[i]
-        if c == "\n":
-            line += 1
-        elif c == '"':
-            j = i + 1
-            while j < n:
-                d = text[j]
-                if d == "\\":
-                    j += 2
-                    continue
-                if d == '"':
-                    break
-                if d == "\n":
-                    line += 1
-                j += 1
-            if expecting_key and kinds and kinds[-1] == "{":
-                key = json.loads(text[i : j + 1])
-                stack[-1] = key
-                depth = len(kinds)
-                if depth <= max_depth:
-                    path = tuple(k for k in stack if k is not None)
-                    lines.setdefault(path, line)
-                expecting_key = False
-            i = j
-        elif c == "{":
-            kinds.append("{")
-            stack.append(None)
-            expecting_key = True
-        elif c == "[":
-            kinds.append("[")
-            stack.append(None)
-        elif c in "}]":
-            if kinds:
-                kinds.pop()
-                stack.pop()
-        elif c == ",":
+    pending: tuple[str | int, ...] | None = None  # a key whose value starts at the next token
+
+    def line_at(offset: int) -> int:
+        nonlocal line, counted_to
+        line += text.count("\n", counted_to, offset)
+        counted_to = offset
+        return line
+
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        first = token[0]
+        if first == ",":
             if kinds and kinds[-1] == "{":
                 expecting_key = True
-        i += 1
+            elif kinds:
+                path[-1] += 1  # type: ignore[operator]
+        elif first in "}]":
+            kinds.pop()
+            path.pop()
+        elif expecting_key and first == '"':
+            expecting_key = False
+            shallow = len(kinds) <= max_depth
+            path[-1] = json.loads(token) if shallow else ""  # deeper keys are never part of a recorded path
+            if shallow:
+                pending = tuple(path)  # type: ignore[arg-type]
+        else:  # a value starts
+            if pending is not None:
+                lines.setdefault(pending, line_at(match.start()))
+                pending = None
+            elif kinds and kinds[-1] == "[" and len(kinds) <= max_depth:
+                lines.setdefault(tuple(path), line_at(match.start()))  # type: ignore[arg-type]
+            if first == "{":
+                kinds.append("{")
+                path.append(None)
+                expecting_key = True
+            elif first == "[":
+                kinds.append("[")
+                path.append(0)
     return lines
 
 
@@ -173,7 +183,7 @@ def parse_stack(text: str, path: Path, name: str | None = None) -> StackDocument
     stack_name = name or stack_name_of(path)
     doc = StackDocument(name=stack_name, path=path, display_path=display, raw=raw)
     doc.block_lines = {key: line for key, line in positions.items() if len(key) <= 2}
-    doc.surrogate_escapes = has_surrogate_escape(text)
+    doc.odd_characters = has_surrogate_escape(text) or any(c in text for c in YAML_ONLY_LINE_BREAKS)
     for block, mode, target in (("resource", "managed", doc.resources), ("data", "data", doc.data_sources)):
         section = raw.get(block, {}) or {}
         if not isinstance(section, dict):
@@ -194,18 +204,20 @@ def parse_stack(text: str, path: Path, name: str | None = None) -> StackDocument
                         mode=mode,
                     )
                 )
-    for block, target in (("module", doc.modules), ("provider", doc.providers)):
-        for label, body in (raw.get(block) or {}).items():
-            target.append(
-                Resource(
-                    type=block,  # so the address reads module.<name> / provider.<name>
-                    name=label,
-                    attrs=body if isinstance(body, dict) else {},  # a provider may be a list of configurations
-                    construct_path=_construct_path(body),
-                    line=positions.get((block, label), 1),
-                    mode=block,
-                )
-            )
+    for label, body in (raw.get("module") or {}).items():
+        doc.modules.append(Resource(type="module", name=label, attrs=body, construct_path=_construct_path(body),
+                                    line=positions.get(("module", label), 1), mode="module"))
+    for label, body in (raw.get("provider") or {}).items():
+        # A list holds one configuration per alias; each is a block of its own (provider.aws.west).
+        configurations = [(body, ("provider", label))] if isinstance(body, dict) else [
+            (config, ("provider", label, index)) for index, config in enumerate(body)]
+        for config, key in configurations:
+            alias = config.get("alias")
+            doc.providers.append(Resource(
+                type="provider", name=f"{label}.{alias}" if isinstance(alias, str) and alias else label,
+                attrs=config, construct_path=_construct_path(config), line=positions.get(key, 1), mode="provider",
+                key_path=key,
+            ))
     return doc
 
 

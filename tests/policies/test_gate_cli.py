@@ -223,10 +223,17 @@ def _emoji_escaped(raw: dict) -> str:
     return json.dumps(raw, indent=2)
 
 
+def _yaml_line_break(raw: dict) -> str:
+    raw["//"] = {"note": "one\u2028two\x85three"}  # line breaks to Checkov's YAML reader, not to JSON
+    return json.dumps(raw, indent=2, ensure_ascii=False)
+
+
 @pytest.mark.parametrize("name, write", [
     ("mini/cdk.tf.json", lambda raw: json.dumps(raw, separators=(",", ":"))),  # blocks share line 1
     ("insecure.json", lambda raw: json.dumps(raw, indent=2)),  # Checkov reads only *.tf.json
     ("emoji/cdk.tf.json", _emoji_escaped),
+    ("breaks/cdk.tf.json", _yaml_line_break),
+    ("braces/cdk.tf.json", lambda raw: json.dumps(raw, indent=2).replace('": {', '":\n{')),  # Checkov: line of "{"
 ])
 def test_stacks_checkov_cannot_read_as_written_are_judged_the_same(tmp_path, name, write):
     """The gate hands Checkov a clean copy of such a stack; findings keep the stack's own file."""
@@ -341,7 +348,8 @@ def test_checkov_findings_on_modules_providers_and_data_sources_land_on_them(tmp
     """Foreign output with a module call, a provider block and a data source: Checkov's findings about
     them carry their addresses, and the module, whose resources the gate cannot see, fails closed."""
     stack = written(tmp_path / "foreign" / "cdk.tf.json", json.dumps({
-        "provider": {"aws": [{"region": "us-east-1", "access_key": "${var.key}", "secret_key": "${var.secret}"}]},
+        "provider": {"aws": [{"region": "us-east-1", "access_key": "${var.key}", "secret_key": "${var.secret}"},
+                             {"alias": "west", "region": "us-west-2", "access_key": "${var.key}"}]},
         "module": {"web": {"source": "git::https://example.com/web.git", "droplet_count": 3}},
         "data": {"aws_iam_policy_document": {"p": {"statement": [{"actions": ["*"], "resources": ["*"]}]}}},
         "resource": {"digitalocean_vpc": {"v": {"name": "v", "region": "fra1", "ip_range": "10.10.0.0/20"}}},
@@ -356,7 +364,7 @@ def test_checkov_findings_on_modules_providers_and_data_sources_land_on_them(tmp
     assert {("HUB_GATE_1", "module.web", module_line), ("CKV_TF_1", "module.web", module_line),
             ("CKV_AWS_49", "data.aws_iam_policy_document.p", data_line)} <= failed
     passed = {(f["check_id"], f["address"]) for f in report["findings"] if f["status"] == "passed"}
-    assert ("CKV_AWS_41", "provider.aws") in passed  # keys from variables, not written in
+    assert {("CKV_AWS_41", "provider.aws"), ("CKV_AWS_41", "provider.aws.west")} <= passed  # keys from variables
 
 
 def test_secrets_outside_resources_fail_the_stack_at_their_block(tmp_path):
