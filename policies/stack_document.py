@@ -235,10 +235,12 @@ def _refuse_unread_siblings(stack: Path) -> None:
 
 
 def stack_name_of(path: Path) -> str:
-    """cdktf.out/stacks/<name>/cdk.tf.json -> <name>; any other file: its name without .tf.json or .json."""
+    """cdktf.out/stacks/<name>/cdk.tf.json -> <name>; any other file: its name without .tf.json or .json
+    (or the whole file name, if nothing else is left)."""
     if path.name == "cdk.tf.json":
-        return path.parent.name
-    return path.name.removesuffix(".tf.json") if path.name.endswith(".tf.json") else path.stem
+        return path.resolve().parent.name or path.name  # ./cdk.tf.json names its directory
+    stem = path.name.removesuffix(".tf.json") if path.name.endswith(".tf.json") else path.stem
+    return stem or path.name
 
 
 def load_stack(path: Path, name: str | None = None) -> StackDocument:

@@ -246,6 +246,9 @@ def test_a_stack_file_is_named_without_its_json_suffixes(tmp_path):
     stack = written(tmp_path / "hand.tf.json", INSECURE.read_text())
     proc = gate("check", str(stack), "--format", "json", tmp_path=tmp_path)
     assert [s["name"] for s in json.loads(proc.stdout)["stacks"]] == ["hand"]
+    written(tmp_path / "staging" / "cdk.tf.json", INSECURE.read_text())
+    proc = gate("check", "cdk.tf.json", "--format", "json", tmp_path=tmp_path, cwd=tmp_path / "staging", PYTHONPATH=ROOT)
+    assert [s["name"] for s in json.loads(proc.stdout)["stacks"]] == ["staging"]  # named after its directory
 
 
 def test_minified_blocks_of_one_name_keep_their_own_findings(tmp_path):
