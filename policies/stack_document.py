@@ -128,6 +128,7 @@ def key_lines(text: str, max_depth: int = 3) -> dict[tuple[str | int, ...], int]
         elif first in "}]":
             kinds.pop()
             path.pop()
+            expecting_key = False  # an empty object closes still waiting for a key
         elif expecting_key and first == '"':
             expecting_key = False
             shallow = len(kinds) <= max_depth
