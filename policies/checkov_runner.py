@@ -274,11 +274,11 @@ class _Input:
 def _needs_copy(doc: StackDocument) -> bool:
     """Whether Checkov must read a clean copy of the stack instead of its file.
 
-    Checkov reads only files named *.tf.json; it misreads some characters (StackDocument.odd_characters);
+    Checkov reads only files named *.tf.json; it misreads some valid JSON (stack_document.misread_by_checkov);
     and it tells blocks apart by the line they start on, which minified JSON shares.
     """
     lines = [block.line for block in doc.blocks()]
-    return not doc.path.name.endswith(".tf.json") or doc.odd_characters or len(set(lines)) < len(lines)
+    return not doc.path.name.endswith(".tf.json") or doc.misread_by_checkov or len(set(lines)) < len(lines)
 
 
 # In the copy: characters YAML would take for line breaks, escaped (JSON allows it; they sit in strings).

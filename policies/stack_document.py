@@ -16,6 +16,20 @@ from policies.input_files import display_path, has_surrogate_escape, parse_json,
 
 
 YAML_ONLY_LINE_BREAKS = "\x85\u2028\u2029"  # line breaks to YAML, ordinary characters to JSON
+_COLON_AFTER_LINE_BREAK = re.compile(r"\n[ \t\r]*:")  # a key broken from its colon: strings hold no raw \n
+
+
+def misread_by_checkov(text: str) -> bool:
+    """Whether Checkov, which reads JSON with a YAML parser, would misread or refuse this valid JSON:
+    a character written as an escaped surrogate pair, one YAML takes for a line break, a tab
+    (YAML refuses it as indentation), or a line break between a key and its colon (YAML wants a key
+    on one line)."""
+    return (
+        has_surrogate_escape(text)
+        or any(c in text for c in YAML_ONLY_LINE_BREAKS)
+        or "\t" in text
+        or _COLON_AFTER_LINE_BREAK.search(text) is not None
+    )
 
 
 class StackReadError(Exception):
@@ -58,9 +72,7 @@ class StackDocument:
     providers: list[Resource] = field(default_factory=list)
     # Line of each top-level block and of the blocks right inside it ("provider", ("terraform", "backend")).
     block_lines: dict[tuple[str, ...], int] = field(default_factory=dict)
-    # The text writes a character as an escaped surrogate pair (\ud83d\ude00), which Checkov refuses,
-    # or holds one that YAML, which Checkov reads JSON with, takes for a line break (U+0085, U+2028, U+2029).
-    odd_characters: bool = False
+    misread_by_checkov: bool = False  # see misread_by_checkov(); Checkov then reads a clean copy
 
     def blocks(self) -> list[Resource]:
         """Every block that Checkov may report on: resources, data sources, modules, providers."""
@@ -184,7 +196,7 @@ def parse_stack(text: str, path: Path, name: str | None = None) -> StackDocument
     stack_name = name or stack_name_of(path)
     doc = StackDocument(name=stack_name, path=path, display_path=display, raw=raw)
     doc.block_lines = {key: line for key, line in positions.items() if len(key) <= 2}
-    doc.odd_characters = has_surrogate_escape(text) or any(c in text for c in YAML_ONLY_LINE_BREAKS)
+    doc.misread_by_checkov = misread_by_checkov(text)
     for block, mode, target in (("resource", "managed", doc.resources), ("data", "data", doc.data_sources)):
         section = raw.get(block, {}) or {}
         if not isinstance(section, dict):

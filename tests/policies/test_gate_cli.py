@@ -234,6 +234,8 @@ def _yaml_line_break(raw: dict) -> str:
     ("emoji/cdk.tf.json", _emoji_escaped),
     ("breaks/cdk.tf.json", _yaml_line_break),
     ("braces/cdk.tf.json", lambda raw: json.dumps(raw, indent=2).replace('": {', '":\n{')),  # Checkov: line of "{"
+    ("tabs/cdk.tf.json", lambda raw: json.dumps(raw, indent="\t")),  # YAML refuses tabs as indentation
+    ("colons/cdk.tf.json", lambda raw: json.dumps(raw, indent=2).replace('": ', '"\n: ')),  # YAML: a key on one line
 ])
 def test_stacks_checkov_cannot_read_as_written_are_judged_the_same(tmp_path, name, write):
     """The gate hands Checkov a clean copy of such a stack; findings keep the stack's own file."""
