@@ -45,23 +45,31 @@ _SECRET_VALUES = (
     ("a Slack webhook URL", re.compile(r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+")),
     # postgres://hub:<password>@db...; a `$VAR` or `${...}` password is filled in later, not written here
     ("a URL with a password", re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@'\"]*:(?!\$)[^\s/@'\"]+@")),
-    ("a bearer token", re.compile(r"\b[Bb]earer[ \t]+(?!\$)[A-Za-z0-9._~+/-]{8,}")),
+    ("a URL with a token", re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[A-Za-z0-9_-]{20,}@")),  # https://ghp_...@github.com
+    # a token is long and holds a digit; "Bearer authentication" in prose is no token
+    ("a bearer token", re.compile(r"\b[Bb]earer[ \t]+(?!\$)(?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16,}")),
 )
 # NAME=value and NAME: value inside a text: user_data scripts, cloud-config, .env files, JSON in a
 # string, command options (--password=x, -o user=u,password=x), query strings (?api_key=x), headers.
 _ASSIGNMENT = re.compile(
-    r"(?m)(?:^|[\s;,&?{\"'-])(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_-]*)['\"]?[ \t]*[=:][ \t]*"
+    r"(?m)(?:^|[\s;,&?{\"'-])(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.-]*)['\"]?[ \t]*[=:][ \t]*"
     r"(?:\"([^\"\n]*)\"|'([^'\n]*)'|([^\s'\";,&?]*))"
 )
-# Values an assignment may hold that are settings, not secrets: switches, numbers and durations
-# (lock_passwd: true, TOKEN_TTL=1h), file paths (PRIVATE_KEY=/etc/ssl/origin.key), auth schemes.
+# Values an assignment may hold that are settings, not secrets: switches, short numbers and
+# durations (lock_passwd: true, TOKEN_TTL=1h), file paths (PRIVATE_KEY=/etc/ssl/origin.key), auth
+# schemes, template placeholders filled in later ({{ pg_password }}, %(PW)s, @@PW@@, <password>),
+# YAML tags (!vault, !ENV).
 _NOT_A_SECRET_VALUE = re.compile(
-    r"(?i)(?:true|false|yes|no|on|off|null|none|nil|\d+(?:\.\d+)?[a-z]{0,3}|[/~.]/?[^\s]*|bearer|basic|token)"
+    r"(?i)(?:true|false|yes|no|on|off|null|none|nil|required|optional|enabled|disabled|bearer|basic|token"
+    r"|\d{1,5}(?:\.\d+)?(?:ms|us|s|m|h|d|w|k|kb|mb|gb|%)?|(?:~|\.{1,2})?/[\w./-]*"
+    r"|\{\{.*\}\}|\{%.*%\}|%\(\w+\)s|@@.*@@|<[^<>]*>|!\S+.*)"
 )
-# Names of settings about a secret rather than the secret (PASSWORD_HASHER=argon2, SECRET_STORE=vault).
+# Names of settings about a secret rather than the secret (PASSWORD_HASHER=argon2, SECRET_STORE=vault),
+# and names that point at where a secret is kept (existingSecret, from_secret, adminPasswordKey).
 _SECRET_SETTING = re.compile(
     r"_(?:encryption|hash|hasher|hashing|algorithm|lifetime|expiry|expires|expiration|timeout|interval|endpoint"
     r"|header|store|backend|policy|format|mode|rotation|min|max|size|count|required|url|uri)$"
+    r"|^(?:existing|from)_|_(?:password|passwd|secret|token)_key$"
 )
 # Attribute names that only wrap the value of their parent key, as in headers {"X-Api-Key": {"value": ...}}.
 _VALUE_WRAPPERS = frozenset({"value", "values", "content"})
@@ -136,8 +144,8 @@ def _assigned_secrets(text: str) -> list[str]:
     found = []
     for name, *values in _ASSIGNMENT.findall(text):
         assigned = next((v for v in values if v), "")
-        if assigned[:1] in ("$", "`") or not any(c.isalnum() for c in assigned):
-            continue
+        if assigned[:1] in ("$", "`") or len(assigned) < 4 or not any(c.isalnum() for c in assigned):
+            continue  # filled in later, or too short to be a credential ("password: see vault")
         words = _normalise_key(name)
         if _NOT_A_SECRET_VALUE.fullmatch(assigned) or not _is_secret_key(name):
             continue

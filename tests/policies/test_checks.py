@@ -403,6 +403,10 @@ def test_secrets_set_inside_a_script_or_url_are_found_and_references_are_not():
     "PGPASSWORD=" + "x1",
     "MYSQL_PWD=" + "x1",
     "WEBHOOK_URL=https://discord.com/api/webhooks/" + "1/abc",
+    "PASSWORD=" + "12345678",  # long numbers are not settings
+    "PASSWORD=/x9Kq+" + "Zs8=",  # base64 may start with a slash
+    "spring.datasource.password=" + "Sup3rS3cret",
+    "git clone https://ghp_" + "abcdefghijklmnopqrstuvwxyz0123456789@github.com/o/r",
 ])
 def test_secrets_in_a_text_are_found(text):
     assert find_secrets({"user_data": text}), text
@@ -420,6 +424,15 @@ def test_secrets_in_a_text_are_found(text):
     "PRIVATE_KEY=/etc/ssl/private/origin.key",
     "Authorization: Bearer ${var.token}",
     "DB_PASSWORD=`vault read -field=pw secret/db`",
+    "API uses Bearer authentication",
+    'POSTGRES_PASSWORD: "{{ pg_password }}"',  # templates filled in later
+    "PASSWORD=%(ENV_PW)s",
+    "PASSWORD=<your-password>",
+    "client_secret: !ENV ${SECRET}",
+    'echo "password: see vault"',
+    "existingSecret: pg-secret",  # names where a secret is kept
+    "adminPasswordKey: postgres-password",
+    "AUTHORIZATION=required",
 ])
 def test_settings_about_secrets_in_a_text_are_not_secrets(text):
     assert find_secrets({"user_data": text}) == []
