@@ -382,7 +382,7 @@ def test_secrets_set_inside_a_script_or_url_are_found_and_references_are_not():
         "user_data: assigns a literal value to 'MAILGUN_API_KEY'",
         "user_data: assigns a literal value to 'TWILIO_AUTH_TOKEN'",
     ]
-    headers = {"request_headers": {"Authorization": "Bearer " + "abcdefghijklmnop", "Accept": "application/json"}}
+    headers = {"request_headers": {"Authorization": "Bearer " + "abcdefgh12345678", "Accept": "application/json"}}
     assert find_secrets(headers) == ["request_headers.Authorization: looks like a bearer token"]
     assert find_secrets({"request_headers": {"Authorization": "${var.authorization}"}}) == []
     assert find_secrets({"url": "https://ops:${var.password}@example.com", "email": "ops@example.com"}) == []
@@ -399,9 +399,9 @@ def test_secrets_set_inside_a_script_or_url_are_found_and_references_are_not():
     '{"db": {"password": "' + 'hunter2"}}',
     'DB_PASSWORD="correct horse ' + 'battery"',
     "curl -H 'X-Api-Key: " + "0123456789abcdef'",
-    "dbPassword=" + "x1",
-    "PGPASSWORD=" + "x1",
-    "MYSQL_PWD=" + "x1",
+    "dbPassword=" + "x1y2z3",
+    "PGPASSWORD=" + "x1y2z3",
+    "MYSQL_PWD=" + "x1y2z3",
     "WEBHOOK_URL=https://discord.com/api/webhooks/" + "1/abc",
     "PASSWORD=" + "12345678",  # long numbers are not settings
     "PASSWORD=/x9Kq+" + "Zs8=",  # base64 may start with a slash

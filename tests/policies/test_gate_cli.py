@@ -379,7 +379,7 @@ def test_secrets_outside_resources_fail_the_stack_at_their_block(tmp_path):
         "output": {"token": {"value": token}},
         "locals": {"db": {"admin_password": "hunter2"}},
         "module": {"m": {"source": "./m", "api_key": "abc123"}},
-        "data": {"http": {"h": {"url": "https://example.com", "request_headers": {"Authorization": "Bearer " + "x" * 20}}}},
+        "data": {"http": {"h": {"url": "https://example.com", "request_headers": {"Authorization": "Bearer " + "x1" * 10}}}},
         "terraform": {"cloud": {"organization": "hub", "token": "abcdefabcdef.atlasv1.abcdef"}},
     }, indent=2))
     proc = gate("check", str(stack), "--format", "json", tmp_path=tmp_path)
