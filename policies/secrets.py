@@ -55,6 +55,10 @@ _ASSIGNMENT = re.compile(
     r"(?m)(?:^|[\s;,&?{\"'-])(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.-]*)['\"]?[ \t]*[=:][ \t]*"
     r"(?:\"([^\"\n]*)\"|'([^'\n]*)'|([^\s'\";,&?]*))"
 )
+# `--password value`: a command's long option and its value, separated by a space.
+_LONG_OPTION = re.compile(
+    r"(?m)(?:^|\s)--([A-Za-z][A-Za-z0-9_-]*)[ \t]+(?:\"([^\"\n]*)\"|'([^'\n]*)'|([^\s'\";&|-][^\s'\";&|]*))"
+)
 # Values an assignment may hold that are settings, not secrets: switches, short numbers and
 # durations (lock_passwd: true, TOKEN_TTL=1h), file paths (PRIVATE_KEY=/etc/ssl/origin.key), auth
 # schemes, template placeholders filled in later ({{ pg_password }}, %(PW)s, @@PW@@, <password>),
@@ -139,10 +143,11 @@ def _assigned_secrets(text: str) -> list[str]:
     digit, which is syntax (`|`, `>`); a setting-like value or name (_NOT_A_SECRET_VALUE,
     _SECRET_SETTING); a plain URL, unless the name is a webhook's.
     """
-    if "=" not in text and ":" not in text:
+    if "=" not in text and ":" not in text and "--" not in text:
         return []
     found = []
-    for name, *values in _ASSIGNMENT.findall(text):
+    assignments = _ASSIGNMENT.findall(text) + (_LONG_OPTION.findall(text) if "--" in text else [])
+    for name, *values in assignments:
         assigned = next((v for v in values if v), "")
         if assigned[:1] in ("$", "`") or len(assigned) < 4 or not any(c.isalnum() for c in assigned):
             continue  # filled in later, or too short to be a credential ("password: see vault")

@@ -407,6 +407,7 @@ def test_secrets_set_inside_a_script_or_url_are_found_and_references_are_not():
     "PASSWORD=/x9Kq+" + "Zs8=",  # base64 may start with a slash
     "spring.datasource.password=" + "Sup3rS3cret",
     "git clone https://ghp_" + "abcdefghijklmnopqrstuvwxyz0123456789@github.com/o/r",
+    "docker login --username ops --password " + "Sup3rS3cret registry.example.com",
 ])
 def test_secrets_in_a_text_are_found(text):
     assert find_secrets({"user_data": text}), text
@@ -433,6 +434,7 @@ def test_secrets_in_a_text_are_found(text):
     "existingSecret: pg-secret",  # names where a secret is kept
     "adminPasswordKey: postgres-password",
     "AUTHORIZATION=required",
+    "app --password-file /run/secrets/pw --token $TOKEN --api-key --verbose",
 ])
 def test_settings_about_secrets_in_a_text_are_not_secrets(text):
     assert find_secrets({"user_data": text}) == []
