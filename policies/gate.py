@@ -71,7 +71,7 @@ def _unknown_types(docs: list[StackDocument], checked_types: frozenset[str]) -> 
 
 def _config_secrets(docs: list[StackDocument]) -> list[Finding]:
     """Everything but resources, which the per-resource check HUB_GEN_1 scans: provider blocks, the
-    backend, variable defaults, outputs, locals, module inputs and data sources."""
+    terraform block (backend, cloud), variable defaults, outputs, locals, module inputs, data sources."""
     from policies.secrets import find_secrets
 
     findings = []
