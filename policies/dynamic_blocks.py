@@ -15,8 +15,9 @@ from typing import Any
 _LINE_KEYS = frozenset({"__startline__", "__endline__"})  # Checkov's, not block names
 
 
-def dynamic_templates(dynamic: Any) -> Iterator[tuple[str, int, dict[str, Any]]]:
-    """(block name, index among that name's dynamic blocks, content template) for a `"dynamic"` value.
+def dynamic_templates(dynamic: Any) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(block name, where it is written as findings name it - "dynamic.inbound_rule[0]" -, content
+    template) for a `"dynamic"` value.
 
     Terraform JSON writes `{"<name>": {"for_each": ..., "content": {...}}}`, with a list of objects
     allowed at either level; Checkov wraps the content in a list too. A template that cannot be read
@@ -34,4 +35,4 @@ def dynamic_templates(dynamic: Any) -> Iterator[tuple[str, int, dict[str, Any]]]
                 if isinstance(content, list) and len(content) == 1:
                     content = content[0]
                 index = counts[name] = counts.get(name, -1) + 1
-                yield str(name), index, content if isinstance(content, dict) else {}
+                yield str(name), f"dynamic.{name}[{index}]", content if isinstance(content, dict) else {}

@@ -149,11 +149,11 @@ def with_dynamic_templates(conf: dict[str, Any]) -> dict[str, Any]:
         return conf if expanded is None else expanded
     expanded = expanded if expanded is not None else dict(conf)
     del expanded["dynamic"]
-    for label, index, content in dynamic_templates(conf["dynamic"]):
+    for label, origin, content in dynamic_templates(conf["dynamic"]):
         written = expanded.get(label)
         existing = list(written) if isinstance(written, list) else ([] if written is None else [written])
         block = dict(with_dynamic_templates(content))
-        block[DYNAMIC_ORIGIN] = f"dynamic.{label}[{index}]"
+        block[DYNAMIC_ORIGIN] = origin
         expanded[label] = existing + [block]
     return expanded
 

@@ -74,8 +74,8 @@ def _rule_blocks(doc: StackDocument, firewall: Resource, direction: str) -> list
     if "dynamic" not in firewall.attrs:
         return written
     return written + [
-        (template, f"dynamic.{label}[{index}]")
-        for label, index, template in dynamic_templates(firewall.attrs["dynamic"])
+        (template, origin)
+        for label, origin, template in dynamic_templates(firewall.attrs["dynamic"])
         if label == name
     ]
 
