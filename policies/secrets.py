@@ -93,14 +93,18 @@ def _is_secret_key(key: str) -> bool:
 
 # Every finding of find_secrets needs a string (a key or a value) that holds one of these hints,
 # once ASCII letters are lower-cased: a secret-like key, normalised (also one assigned to inside a
-# text), contains token, passw(ord|d), passphrase, secret, private(_key), api(_key|key),
+# text), contains token, passw(ord|d), passphrase, secret, private then key (private_key,
+# privateKey: lower-cased, anything but letters and digits between), api(_key|key),
 # access(_key), auth(_key|orization) or webhook; the value patterns contain "-----begin ", "_v1_",
-# "hooks.slack.com/", "bearer" or, for a URL with a password, "://" (checked apart: see below). Two characters outside ASCII
-# lower-case into ASCII letters (U+0130 into "i" and a combining dot, the Kelvin sign U+212A into
-# "k"), so either of them, UTF-8 encoded, is a hint too. Factored by first letter: re runs faster.
+# "hooks.slack.com/", "bearer" or, for a URL with a password, "://" (checked apart: see below); the
+# texts _PASSED_SECRETS finds contain passw, auth, (re)quirepass, (s)shpass, (m)ysql, (redis)-cli,
+# " by" before spaces and a quote (SQL's IDENTIFIED BY 'x') or, for a Redis ACL rule, ">" after a space and before
+# a non-space. Two characters outside ASCII lower-case into ASCII letters (U+0130 into "i" and a
+# combining dot, the Kelvin sign U+212A into "k"), so either of them, UTF-8 encoded, is a hint too.
+# Each alternative starts with a rare byte or is factored by its first one: re skips faster.
 _SECRET_HINT = re.compile(
-    rb"token|p(?:ass(?:w|phrase)|rivate|wd)|secret|a(?:pi|ccess|uth)|webhook|-----begin |_v1_|hooks\.slack\.com/|bearer"
-    rb"|\xc4\xb0|\xe2\x84\xaa"
+    rb"token|p(?:ass(?:w|phrase)|rivate[^a-z0-9]*key|wd)|s(?:ecret|shpass)|a(?:pi|ccess|uth)|webhook|-(?:----begin |cli)|_v1_"
+    rb"|hooks\.slack\.com/|b(?:earer|y(?<=\sby)\s+')|quirepass|ysql|>(?<=[ \t]>)\S|\xc4\xb0|\xe2\x84\xaa"
 )
 
 
@@ -136,24 +140,102 @@ def _is_literal(text: Any) -> bool:
     return isinstance(text, str) and text.strip() != "" and not is_reference(text)
 
 
+# A secret handed to a command or written into a service's own configuration, with no NAME=value:
+# Redis (`requirepass x`, `masterauth x`, an ACL rule's `>x`) and keepalived (`auth_pass x`)
+# directives, SQL (`CREATE ROLE hub PASSWORD 'x'`, MySQL's `IDENTIFIED BY 'x'`), and commands that
+# take a password as an argument. Each pattern names the receiver and the value, and runs only on a
+# text holding one of its keywords (lower-cased): the patterns are slow to fail on long texts.
+_VALUE = r"""(?:"(?P<dq>[^"\n]*)"|'(?P<sq>[^'\n]*)'|(?P<word>[^\s'";|&/]+))"""  # a bare word ends at "/" (sed s/a/b/)
+_PASSED_SECRETS = (
+    ("a password directive", ("requirepass", "masterauth", "auth_pass"), re.compile(
+        r"(?m)(?:^|[\s;\"'/])(?P<receiver>(?i:requirepass|masterauth|auth_pass))[ \t]+" + _VALUE)),
+    # an ACL rule's ">password", in an ACL file's `user` line or an `ACL SETUSER` command
+    ("a Redis ACL password", (" >", "\t>"), re.compile(
+        r"(?im)^[ \t]*(?P<receiver>user)[ \t]+\S+[^\n]*?[ \t]>(?P<word>[^\s'\"]+)")),
+    ("a Redis ACL password", ("setuser",), re.compile(
+        r"(?i)\b(?P<receiver>acl[ \t]+setuser)[ \t]+\S+[^\n]*?[ \t]>(?P<word>[^\s'\"]+)")),
+    # PostgreSQL's `... [ENCRYPTED] PASSWORD 'x'`, MySQL's `IDENTIFIED [WITH plugin] BY 'x'`; only
+    # inside a CREATE/ALTER USER/ROLE statement, so prose such as "the password 'x'" is no finding.
+    ("an SQL password", ("create", "alter"), re.compile(
+        r"(?i)\b(?P<receiver>(?:create|alter)\s+(?:user|role))\b[^;]*?\b(?:password|by)\s+'(?P<sq>[^'\n]*)'")),
+    ("an SQL password", ("password",), re.compile(
+        r"(?i)\b(?P<receiver>set\s+password)\b[^;=\n]*=\s*'(?P<sq>[^'\n]*)'")),
+    ("a password argument", ("sshpass",), re.compile(r"\b(?P<receiver>sshpass)\b[^\n;|&]*?[ \t]-p[ \t]*" + _VALUE)),
+    ("a password argument", ("mysql",), re.compile(
+        r"\b(?P<receiver>mysql(?:dump|admin|import|check|show)?)\b[^\n;|&]*?[ \t]-p" + _VALUE)),
+    ("a password argument", ("redis-cli",), re.compile(
+        r"\b(?P<receiver>redis-cli)\b[^\n;|&]*?[ \t](?:-a|--pass)[ \t]+" + _VALUE)),
+    ("a password argument", ("htpasswd",), re.compile(
+        r"\b(?P<receiver>htpasswd)[ \t]+-[A-Za-z]*b[A-Za-z]*(?:[ \t]+-\S+)*[ \t]+\S+[ \t]+\S+[ \t]+" + _VALUE)),
+    ("a password argument", ("chpasswd",), re.compile(
+        r"\becho[ \t]+['\"]?[\w.-]+:(?P<word>[^\s'\"]+)['\"]?[ \t]*\|[ \t]*(?:sudo[ \t]+)?(?P<receiver>chpasswd)\b")),
+)
+_PASSED_KEYWORD = re.compile("|".join(re.escape(k) for _, keywords, _ in _PASSED_SECRETS for k in keywords))
+# `password: |` or `password: >-`: the value is the YAML block scalar's first line below.
+_BLOCK_SCALAR = re.compile(
+    r"(?m)^([ \t]*)(?:-[ \t]+)?([A-Za-z_][A-Za-z0-9_.-]*)[ \t]*:[ \t]*[|>][+-]?[0-9]?[ \t]*(?:#[^\n]*)?\n"
+    r"(?:[ \t]*\n)*\1[ \t]+([^\s#][^\n]*)"
+)
+# A PostgreSQL SCRAM verifier cannot log in: it is what the server keeps in place of the password.
+_SCRAM_VERIFIER = re.compile(r"SCRAM-SHA-256\$\d+:")
+
+
+def _may_be_credential(assigned: str) -> bool:
+    """Whether a value given to a secret's name can be the secret itself.
+
+    Not: a `$VAR`, `${...}` or `` `command` `` value, filled in later; a value shorter than four
+    characters ("password: see vault") or without a letter or digit, which is syntax (`|`, `>`);
+    a setting-like value (_NOT_A_SECRET_VALUE).
+    """
+    if assigned[:1] in ("$", "`") or len(assigned) < 4 or not any(c.isalnum() for c in assigned):
+        return False
+    return not _NOT_A_SECRET_VALUE.fullmatch(assigned)
+
+
+def _commented_out(text: str, position: int) -> bool:
+    """Whether `position` follows a `#` on its line, as in redis.conf's "# requirepass foobared"."""
+    before = text[text.rfind("\n", 0, position) + 1:position]
+    return before.lstrip().startswith("#") or before.rstrip(" \t^").endswith("#")
+
+
+def _passed_secrets(text: str) -> list[str]:
+    """What is given a literal password inside a text (`requirepass hunter2`, `sshpass -p hunter2`)."""
+    lowered = text.lower()
+    if not _PASSED_KEYWORD.search(lowered):
+        return []  # the usual case, in one C call
+    found = []
+    for description, keywords, pattern in _PASSED_SECRETS:
+        if not any(keyword in lowered for keyword in keywords):
+            continue
+        for match in pattern.finditer(text):
+            groups = match.groupdict()
+            assigned = next((groups[g] for g in ("dq", "sq", "word") if groups.get(g) is not None), "")
+            if _commented_out(text, match.start("receiver")) or not _may_be_credential(assigned.strip()):
+                continue
+            if _SCRAM_VERIFIER.match(assigned):
+                continue
+            found.append(f"{description} ({' '.join(match['receiver'].split()).lower()})")
+    return found
+
+
 def _assigned_secrets(text: str) -> list[str]:
     """Secret-like names given a literal inside a text (`export DB_PASSWORD=hunter2`).
 
-    Not: a `$VAR`, `${...}` or `` `command` `` value, filled in later; a value without a letter or
-    digit, which is syntax (`|`, `>`); a setting-like value or name (_NOT_A_SECRET_VALUE,
-    _SECRET_SETTING); a plain URL, unless the name is a webhook's.
+    Also a YAML block scalar's first line (`password: |`). Not: a value that cannot be the
+    credential (_may_be_credential), a setting-like name (_SECRET_SETTING), a plain URL, unless
+    the name is a webhook's.
     """
     if "=" not in text and ":" not in text and "--" not in text:
         return []
     found = []
     assignments = _ASSIGNMENT.findall(text) + (_LONG_OPTION.findall(text) if "--" in text else [])
+    if "\n" in text and ("|" in text or ">" in text):
+        assignments += [(name, first_line.rstrip()) for _, name, first_line in _BLOCK_SCALAR.findall(text)]
     for name, *values in assignments:
         assigned = next((v for v in values if v), "")
-        if assigned[:1] in ("$", "`") or len(assigned) < 4 or not any(c.isalnum() for c in assigned):
-            continue  # filled in later, or too short to be a credential ("password: see vault")
-        words = _normalise_key(name)
-        if _NOT_A_SECRET_VALUE.fullmatch(assigned) or not _is_secret_key(name):
+        if not _may_be_credential(assigned) or not _is_secret_key(name):
             continue
+        words = _normalise_key(name)
         if _SECRET_SETTING.search(words) and "webhook" not in words:
             continue
         if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://[^@\s]*$", assigned) and "webhook" not in words:
@@ -199,6 +281,7 @@ def find_secrets(body: Any, text: bytes | None = None) -> list[str]:
                     found.append(f"{path}: literal value under the secret-like key {key!r}")
             else:  # a text such as a user_data script may set secrets of its own
                 found.extend(f"{path}: assigns a literal value to {name!r}" for name in _assigned_secrets(node))
+                found.extend(f"{path}: gives a literal to {what}" for what in _passed_secrets(node))
 
     walk(body, "", "")
     return found

@@ -408,6 +408,26 @@ def test_secrets_set_inside_a_script_or_url_are_found_and_references_are_not():
     "spring.datasource.password=" + "Sup3rS3cret",
     "git clone https://ghp_" + "abcdefghijklmnopqrstuvwxyz0123456789@github.com/o/r",
     "docker login --username ops --password " + "Sup3rS3cret registry.example.com",
+    # service configuration and commands that take a password without NAME=value
+    "requirepass " + "hunter22",  # redis.conf
+    "masterauth '" + "correct horse'",
+    "redis-cli CONFIG SET requirepass " + "hunter22",
+    "sed -i 's/^# requirepass foobared/requirepass " + "hunter22/' /etc/redis/redis.conf",
+    "user default on >" + "hunter22 ~* +@all",  # Redis ACL file
+    "redis-cli ACL SETUSER metrics on >" + "hunter22 +info",
+    "auth_pass " + "hunter22",  # keepalived
+    "psql -c \"ALTER USER hub WITH PASSWORD '" + "hunter22'\"",
+    "psql -c \"CREATE ROLE hub LOGIN\n  PASSWORD '" + "hunter22'\"",
+    "mysql -e \"CREATE USER 'hub'@'%' IDENTIFIED BY '" + "hunter22'\"",
+    "ALTER USER 'hub'@'%' IDENTIFIED WITH caching_sha2 BY '" + "hunter22';",
+    "SET PASSWORD FOR 'hub'@'%' = '" + "hunter22'",
+    "sshpass -p " + "hunter22 ssh ops@db",
+    "mysqldump -uroot -p" + "hunter22 hub > /backup/hub.sql",
+    "redis-cli -h cache -a " + "hunter22 ping",
+    "htpasswd -bc /etc/nginx/.htpasswd grafana " + "hunter22",
+    "echo 'root:" + "hunter22' | chpasswd",
+    "db:\n  password: |\n    " + "hunter22\n",  # YAML block scalar
+    "- name: hub\n  api_key: >-\n\n    " + "0123abcd\n",
 ])
 def test_secrets_in_a_text_are_found(text):
     assert find_secrets({"user_data": text}), text
@@ -435,6 +455,22 @@ def test_secrets_in_a_text_are_found(text):
     "adminPasswordKey: postgres-password",
     "AUTHORIZATION=required",
     "app --password-file /run/secrets/pw --token $TOKEN --api-key --verbose",
+    "# requirepass foobared",  # redis.conf's commented example
+    "sed -i 's/^# requirepass foobared/requirepass ${REDIS_PASSWORD}/' /etc/redis/redis.conf",
+    "user default on #e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4 ~* +@all",  # a password's hash
+    "psql -c \"CREATE ROLE hub LOGIN PASSWORD 'SCRAM-SHA-256$4096:c2FsdA==$a2V5:c2Vydg=='\"",  # a verifier
+    "psql -c \"ALTER USER hub WITH PASSWORD '$PGPASS'\"",
+    "ALTER ROLE hub VALID UNTIL 'infinity'",
+    "The password 'must' be long",  # prose, not a statement
+    'sshpass -p "$SSHPASS" ssh ops@db',
+    "mysql -uroot -p -e 'select 1'",  # -p alone prompts
+    "mysql -uroot -P 3306 -e 'select 1'",  # -P is the port
+    "redis-cli -h cache -p 6379 ping",
+    "mkdir -p /var/lib/hub && ssh -p 2222 ops@db && docker run -p 80:80 nginx",
+    "htpasswd -c /etc/nginx/.htpasswd grafana",  # prompts
+    'echo "root:$ROOT_PW" | chpasswd',
+    "db:\n  password: >-\n    {{ pg_password }}\n",
+    "ssh_authorized_keys: |\n  - ssh-ed25519 AAAA ops@example.com\n",
 ])
 def test_settings_about_secrets_in_a_text_are_not_secrets(text):
     assert find_secrets({"user_data": text}) == []
