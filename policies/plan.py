@@ -8,7 +8,8 @@ format_version 1.x) and
 - blocks `delete` and replace (`["delete","create"]` or `["create","delete"]`) of stateful
   resources in staging and production unless a dated, reasoned allowance covers the address;
 - reports destroyed stateful resources in development and preview without blocking;
-- prices the change in monthly cost for Droplets, volumes and load balancers.
+- prices the change in monthly cost for Droplets, volumes, load balancers and reserved IPs;
+  anything else that is not free is listed as unpriced, never counted as zero.
 
 What counts as stateful (a destroy loses data that the configuration cannot recreate):
 - `digitalocean_volume`, `digitalocean_spaces_bucket`, the snapshots (they are the backups) and
@@ -44,6 +45,7 @@ from policies.cost import MAX_QUANTITY
 from policies.findings import Finding, Severity, Status
 from policies.input_files import NESTED_TOO_DEEPLY, display_path, parse_json, read_text
 from policies.pricing import PriceTable, current_price_table
+from policies.suppressions import MIN_REASON_WORDS, explains
 
 SUPPORTED_FORMAT_MAJOR = 1
 
@@ -117,8 +119,9 @@ PlanAction = Literal["no-op", "create", "read", "update", "delete", "forget"]
 class PlanChange(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
     actions: list[PlanAction] = Field(min_length=1)
-    before: Any = None
-    after: Any = None
+    # An object, or null when there is none; another value would hide the resource's tags.
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
     replace_paths: list[list[str | int]] = []
 
 
@@ -232,8 +235,8 @@ class Allowance(BaseModel):
     @field_validator("reason")
     @classmethod
     def _reason_given(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must say why the destroy is intended")
+        if not explains(value):
+            raise ValueError(f"must say why the destroy is intended, in at least {MIN_REASON_WORDS} words")
         return value.strip()
 
     @field_validator("environment")
@@ -345,11 +348,32 @@ class PlanEnvironment:
         return f"{self.kind} (from {self.source})"
 
 
-def resolve_environment(plan: PlanDocument, environment: str | None) -> PlanEnvironment:
-    """The argument wins; then the Droplets' `env:<x>` tags; then the `environment` variable.
+def _environment_evidence(plan: PlanDocument) -> list[tuple[str, str]]:
+    """(environment name, where the plan says it) from its managed resources' `env:<x>` tags and
+    its `environment` variable. Data sources are left out: they read other environments' objects."""
+    found: dict[str, str] = {}
+    for rc in plan.resource_changes:
+        if rc.mode != "managed":
+            continue
+        for side in ("before", "after"):
+            for tag in rc.tags(side):
+                if tag.lower().startswith("env:") and tag[4:].strip():
+                    found.setdefault(tag[4:].strip(), f"{rc.address} tag {tag}")
+    variable = plan.variables.get("environment")
+    value = variable.get("value") if isinstance(variable, dict) else None
+    if isinstance(value, str) and value.strip():
+        found.setdefault(value.strip(), "variable environment")
+    return list(found.items())
 
-    Anything that cannot be told (absent, conflicting or unknown names) is treated as production.
+
+def resolve_environment(plan: PlanDocument, environment: str | None, file: str = "plan") -> PlanEnvironment:
+    """The given environment, else the one the plan's `env:<x>` tags and `environment` variable agree on.
+
+    Anything that cannot be told (none found, names that disagree, unknown names) is treated as
+    production. A given environment that the plan itself contradicts is an error (PlanReadError):
+    the plan is probably another environment's.
     """
+    evidence = _environment_evidence(plan)
 
     def named(value: str, source: str) -> PlanEnvironment:
         kind = environment_kind(value)
@@ -358,27 +382,26 @@ def resolve_environment(plan: PlanDocument, environment: str | None) -> PlanEnvi
         return PlanEnvironment(kind, source, name=value)
 
     if environment:
-        return named(environment, "the given environment")
-    env_tags = sorted(
-        {
-            tag.split(":", 1)[1]
-            for rc in plan.resource_changes
-            if rc.type == "digitalocean_droplet"
-            for side in ("before", "after")
-            for tag in rc.tags(side)
-            if tag.startswith("env:")
-        }
-    )
-    if len(env_tags) == 1:
-        return named(env_tags[0], f"Droplet tag env:{env_tags[0]}")
-    if len(env_tags) > 1:
-        return PlanEnvironment("production", f"Droplet tags disagree ({', '.join(f'env:{t}' for t in env_tags)})", True)
-    variable = plan.variables.get("environment")
-    value = variable.get("value") if isinstance(variable, dict) else None
-    if isinstance(value, str) and value:
-        return named(value, "variable environment")
+        given = named(environment, "the given environment")
+        contradicting = [(name, source) for name, source in evidence if environment_kind(name) != given.kind]
+        if contradicting and not given.assumed:
+            said = "; ".join(f"{name!r} ({source})" for name, source in contradicting)
+            raise PlanReadError(
+                f"{file}: --env {environment}: the plan itself names another environment: {said}. "
+                "Check that this is the plan of that environment."
+            )
+        return given
+    kinds = {environment_kind(name) for name, _ in evidence}
+    if len(kinds) == 1 and None not in kinds:
+        name, source = evidence[0]
+        return named(name, source if len(evidence) == 1 else f"{source} and {len(evidence) - 1} more")
+    if len(evidence) == 1:
+        return named(*evidence[0])  # an unknown name: production, assumed
+    if evidence:
+        listing = ", ".join(f"{name!r} ({source})" for name, source in evidence)
+        return PlanEnvironment("production", f"the plan names environments that disagree: {listing}", True)
     return PlanEnvironment(
-        "production", "no environment given, no env:<x> Droplet tag and no environment variable in the plan", True
+        "production", "no environment given, no env:<x> tag and no environment variable in the plan", True
     )
 
 
@@ -399,9 +422,13 @@ def stateful_reason(
             return reason
     tags = rc.tags("before")  # what exists now is what a destroy loses
     if rc.type == "digitalocean_droplet":
-        roles = [t for t in tags if t.startswith("role:") and t.split(":", 1)[1] in stateful_roles]
-        if roles:
-            return f"Droplet tagged {', '.join(roles)}, a stateful role, keeps its data on local disk"
+        roles = [t for t in tags if t.lower().startswith("role:")]
+        stateful = [t for t in roles if t.split(":", 1)[1].strip().lower() in stateful_roles]
+        if stateful:
+            return f"Droplet tagged {', '.join(stateful)}, a stateful role, keeps its data on local disk"
+        if not roles:  # fail closed: a Droplet of unknown role may be a database
+            known = "has no role:<x> tag" if rc.change.before is not None else "has no value before the change in the plan"
+            return f"Droplet {known}, so whether it keeps data on local disk cannot be told"
     if STATEFUL_TAG in tags:
         return f"tagged {STATEFUL_TAG!r}"
     return None
@@ -447,7 +474,7 @@ def check_plan(
     """
     doc = parse_plan(plan, file)
     today = today or date.today()
-    env = resolve_environment(doc, environment)
+    env = resolve_environment(doc, environment, file)
     stack = stack or env.name or env.kind
     in_scope = [a for a in allowances if a.applies_to(env.kind)]
     used: set[int] = set()
@@ -584,7 +611,8 @@ class PlanCost:
         return not self.unknown
 
 
-PRICED_TYPES = ("digitalocean_droplet", "digitalocean_volume", "digitalocean_loadbalancer")
+PRICED_TYPES = ("digitalocean_droplet", "digitalocean_volume", "digitalocean_loadbalancer",
+                "digitalocean_reserved_ip", "digitalocean_floating_ip")
 COSTED_ACTIONS = ("create", "delete", "update", "replace")
 CENT = Decimal("0.01")
 
@@ -593,8 +621,28 @@ def _money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)  # as policies/cost.py rounds, so the two agree
 
 
-def _monthly(rtype: str, value: dict, prices: PriceTable) -> tuple[Decimal | None, str]:
-    """Monthly USD of one resource value, or (None, why) when it cannot be priced."""
+# The attributes each priced type's price depends on: one Terraform knows only at apply leaves it unknown.
+_PRICE_ATTRIBUTES = {
+    "digitalocean_droplet": ("size", "backups", "backup_policy"),
+    "digitalocean_volume": ("size",),
+    "digitalocean_loadbalancer": ("type", "size", "size_unit"),
+    "digitalocean_reserved_ip": ("droplet_id",),
+    "digitalocean_floating_ip": ("droplet_id",),
+}
+
+
+def _monthly(rtype: str, value: dict, prices: PriceTable, unknown_after_apply: Any = None) -> tuple[Decimal | None, str]:
+    """Monthly USD of one resource value, or (None, why) when it cannot be priced.
+
+    `unknown_after_apply` is the change's `after_unknown` (attributes known only after apply).
+    """
+    if isinstance(unknown_after_apply, dict):
+        pending = [a for a in _PRICE_ATTRIBUTES.get(rtype, ()) if unknown_after_apply.get(a) is True]
+        if pending:
+            return None, f"{', '.join(pending)} not known until apply"
+    if rtype in ("digitalocean_reserved_ip", "digitalocean_floating_ip"):
+        ip = prices.reserved_ip
+        return (ip.assigned_month, "") if value.get("droplet_id") else (ip.unassigned_month, "")
     if rtype == "digitalocean_droplet":
         slug = value.get("size")
         if not isinstance(slug, str):
@@ -620,10 +668,13 @@ def _monthly(rtype: str, value: dict, prices: PriceTable) -> tuple[Decimal | Non
         if not 0 <= size <= MAX_QUANTITY:
             return None, f"volume size {size!r} is not a number of GiB from 0 to {MAX_QUANTITY:,}"
         return Decimal(str(size)) * prices.volumes.per_gib_month, ""
+    lb_type = value.get("type")
+    if isinstance(lb_type, str) and lb_type.upper() == "GLOBAL":
+        return None, "global load balancers are not in the price table (regional only)"
     units = value.get("size_unit")
-    if isinstance(units, int) and not isinstance(units, bool) and units > MAX_QUANTITY:
-        return None, f"load balancer size_unit {units!r} is more than {MAX_QUANTITY:,} nodes"
-    if not isinstance(units, int) or isinstance(units, bool) or units < 1:
+    if units is not None and (not isinstance(units, int) or isinstance(units, bool) or not 1 <= units <= MAX_QUANTITY):
+        return None, f"load balancer size_unit {units!r} is not a number of nodes from 1 to {MAX_QUANTITY:,}"
+    if units is None:
         legacy = value.get("size")
         if isinstance(legacy, str) and legacy:
             units = prices.load_balancer.legacy_size_units.get(legacy)
@@ -635,10 +686,12 @@ def _monthly(rtype: str, value: dict, prices: PriceTable) -> tuple[Decimal | Non
 
 
 def plan_cost_change(plan: dict, prices: PriceTable | None = None, *, file: str = "plan") -> PlanCost:
-    """Monthly cost before and after each Droplet, volume and load balancer the plan changes.
+    """Monthly cost before and after each Droplet, volume, load balancer and reserved IP the plan changes.
 
     `prices` defaults to the table in effect (`policies.pricing`, with `$HUB_PRICE_TABLE` merged).
-    Sizes the table cannot price are listed in `unknown` and left out of `total_delta`, never zero.
+    What cannot be priced (a size not in the table, a value known only after apply, a type that is
+    neither priced here nor listed as free) is listed in `unknown` and left out of `total_delta`,
+    never counted as zero.
     """
     prices = prices or current_price_table()
     doc = parse_plan(plan, file)
@@ -646,7 +699,13 @@ def plan_cost_change(plan: dict, prices: PriceTable | None = None, *, file: str 
     unknown: list[UnknownPrice] = []
     for rc in doc.resource_changes:
         # Other actions (no-op, read, forget) leave what is billed unchanged.
-        if rc.mode != "managed" or rc.type not in PRICED_TYPES or rc.action not in COSTED_ACTIONS:
+        if rc.mode != "managed" or rc.action not in COSTED_ACTIONS or rc.type in prices.free_resources:
+            continue
+        if rc.type not in PRICED_TYPES:
+            # Never a silent zero: Spaces and uptime checks are billed per account, the rest is not in the table.
+            unknown.append(UnknownPrice(rc.address, "after" if rc.action == "create" else "before",
+                                        f"{rc.type} changes are not priced in a plan"))
+            changes.append(CostChange(rc.address, rc.action, None, None, None))
             continue
         sides: dict[str, Decimal | None] = {}
         for side, value, exists in (
@@ -656,7 +715,8 @@ def plan_cost_change(plan: dict, prices: PriceTable | None = None, *, file: str 
             if not exists:
                 sides[side] = Decimal("0.00")
                 continue
-            price, why = _monthly(rc.type, value if isinstance(value, dict) else {}, prices)
+            pending = rc.change.model_extra.get("after_unknown") if side == "after" and rc.change.model_extra else None
+            price, why = _monthly(rc.type, value if isinstance(value, dict) else {}, prices, pending)
             if price is None:
                 unknown.append(UnknownPrice(rc.address, side, why))
             sides[side] = None if price is None else _money(price)

@@ -71,6 +71,13 @@ PROBLEM_CHECKS: dict[str, tuple[str, Severity, str]] = {
 }
 
 MIN_REASON_WORDS = 3
+
+
+def explains(reason: str) -> bool:
+    """Whether a reason has at least MIN_REASON_WORDS words (". . ." has none)."""
+    return sum(1 for word in reason.split() if any(c.isalnum() for c in word)) >= MIN_REASON_WORDS
+
+
 _CHECK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _STACK_PREFIX = re.compile(r"^(?P<stack>[^:/.]*):(?P<pattern>.*)$")
 # tomllib reports no positions, so entry lines are found by their table headers (hand-written for that).
@@ -113,7 +120,7 @@ class SuppressionEntry(BaseModel):
     @field_validator("reason")
     @classmethod
     def _reason(cls, value: str) -> str:
-        if len(value.split()) < MIN_REASON_WORDS:
+        if not explains(value):
             raise ValueError(f"must explain the exception in at least {MIN_REASON_WORDS} words")
         return value
 

@@ -59,7 +59,7 @@ def test_replace_of_db_droplet_in_production_is_blocked():
     assert f.stack == "production"
     assert "replace (destroy, then create)" in f.message
     assert "role:db" in f.message
-    assert "production (from Droplet tag env:production)" in f.message
+    assert "production (from digitalocean_droplet." in f.message and "tag env:production" in f.message
     assert "forced by a change to image" in f.message
     assert "[[allow_destroy]]" in f.fix and "digitalocean_droplet.production_db_0" in f.fix
     assert f.extra["action"] == "replace" and f.extra["actions"] == ["delete", "create"]
@@ -80,7 +80,7 @@ def test_plan_without_destroys_passes_and_says_which_environment():
     assert not [f for f in findings if f.failed]
     [summary] = findings
     assert summary.status is Status.PASSED and summary.severity is Severity.INFO
-    assert "4 changes checked" in summary.message and "production (from Droplet tag env:production)" in summary.message
+    assert "4 changes checked" in summary.message and "tag env:production" in summary.message
 
 
 def test_delete_of_volume_in_staging_is_blocked_with_environment_from_droplet_tags():
@@ -88,17 +88,42 @@ def test_delete_of_volume_in_staging_is_blocked_with_environment_from_droplet_ta
     [blocked] = by_status(findings, Status.FAILED)
     assert blocked.address == "digitalocean_volume.staging_db_data"
     assert blocked.message.startswith("The plan would delete digitalocean_volume.staging_db_data in staging")
-    assert "Droplet tag env:staging" in blocked.message
+    assert "staging (from digitalocean_droplet.staging_db_0 tag env:staging)" in blocked.message
     assert "block storage volume" in blocked.message
     assert "delete_because_no_resource_config" in blocked.message
     assert blocked.stack == "staging"
 
 
-def test_environment_argument_overrides_what_the_plan_says():
-    findings = run_gate("staging_volume_delete.json", environment="development")
-    assert not [f for f in findings if f.failed]
-    [info] = findings
-    assert "digitalocean_volume.staging_db_data (delete" in info.message
+def test_environment_argument_the_plan_contradicts_is_an_error():
+    # A development run on staging's plan would wave its volume delete through.
+    with pytest.raises(PlanReadError, match=r"--env development: the plan itself names another environment: "
+                                            r"'staging' \(digitalocean_droplet.staging_db_0 tag env:staging\)"):
+        run_gate("staging_volume_delete.json", environment="development")
+    assert by_status(run_gate("staging_volume_delete.json", environment="stage"), Status.FAILED)  # an alias agrees
+
+
+def _volume_delete(environment_variable: str, *extra_changes: dict) -> dict:
+    volume = {"address": "digitalocean_volume.db_data", "mode": "managed", "type": "digitalocean_volume",
+              "name": "db_data", "change": {"actions": ["delete"], "before": {"size": 100}, "after": None}}
+    return {"format_version": "1.2", "planned_values": {"root_module": {}},
+            "variables": {"environment": {"value": environment_variable}},
+            "resource_changes": [volume, *extra_changes]}
+
+
+def test_data_sources_do_not_decide_the_environment():
+    bastion = {"address": "data.digitalocean_droplet.bastion", "mode": "data", "type": "digitalocean_droplet",
+               "name": "bastion", "change": {"actions": ["read"], "before": None, "after": {"tags": ["env:development"]}}}
+    plan = _volume_delete("production", bastion)
+    [blocked] = by_status(check_plan(plan, environment=None, file="p.json", today=TODAY), Status.FAILED)
+    assert "production (from variable environment)" in blocked.message
+
+
+def test_tags_and_variable_that_disagree_fail_closed_as_production():
+    app = {"address": "digitalocean_droplet.app", "mode": "managed", "type": "digitalocean_droplet", "name": "app",
+           "change": {"actions": ["no-op"], "before": {"tags": ["env:development"]}, "after": {"tags": ["env:development"]}}}
+    [blocked] = by_status(check_plan(_volume_delete("production", app), environment=None, file="p.json", today=TODAY),
+                          Status.FAILED)
+    assert "production (assumed, failing closed: the plan names environments that disagree: 'development'" in blocked.message
 
 
 def test_unknown_environment_is_treated_as_production_and_says_so():
@@ -132,7 +157,9 @@ def test_stateful_roles_can_be_narrowed():
 
 @pytest.mark.parametrize("environment", ["development", "preview-feature-login", "dev"])
 def test_destroy_in_unprotected_environment_is_reported_not_blocked(environment):
-    findings = run_gate("development_destroy.json", environment=environment)
+    text = (DATA / "development_destroy.json").read_text()
+    plan = json.loads(text.replace("env:development", f"env:{environment}").replace('"development"', f'"{environment}"'))
+    findings = check_plan(plan, environment=environment, file="development_destroy.json", today=TODAY)
     assert not [f for f in findings if f.failed]
     [info] = findings
     assert info.status is Status.PASSED and info.severity is Severity.INFO
@@ -143,7 +170,7 @@ def test_destroy_in_unprotected_environment_is_reported_not_blocked(environment)
 
 def test_development_environment_is_read_from_the_plan():
     [info] = run_gate("development_destroy.json")
-    assert "development (from Droplet tag env:development)" in info.message
+    assert "development (from digitalocean_droplet." in info.message
 
 
 # --- Allowances ----------------------------------------------------------------------------------
@@ -161,7 +188,7 @@ def test_valid_allowance_suppresses_the_block():
 
 
 def test_allowance_is_valid_through_its_expiry_day():
-    allowance = Allowance(address="digitalocean_volume.staging_db_data", reason="moved", expires=TODAY)
+    allowance = Allowance(address="digitalocean_volume.staging_db_data", reason="moved to the new cluster", expires=TODAY)
     findings = run_gate("staging_volume_delete.json", allowances=[allowance])
     assert [f.status for f in findings] == [Status.SUPPRESSED]
 
@@ -456,3 +483,77 @@ def test_backup_plan_of_another_type_is_unpriced_not_a_crash(plan):
     value = {"size": "s-1vcpu-1gb", "backups": True, "backup_policy": [{"plan": plan}]}
     price, why = _monthly("digitalocean_droplet", value, current_price_table())
     assert price is None and "is not in the price table" in why
+
+
+# --- Reading what a destroy loses, failing closed -------------------------------------------------
+
+
+def _droplet_delete(before) -> dict:
+    droplet = {"address": "digitalocean_droplet.worker_1", "mode": "managed", "type": "digitalocean_droplet",
+               "name": "worker_1", "change": {"actions": ["delete"], "before": before, "after": None}}
+    return {"format_version": "1.2", "planned_values": {"root_module": {}},
+            "variables": {"environment": {"value": "production"}}, "resource_changes": [droplet]}
+
+
+@pytest.mark.parametrize(("before", "why"), [
+    ({"name": "worker-1", "tags": ["env:production"]}, "has no role:<x> tag"),
+    ({"name": "worker-1"}, "has no role:<x> tag"),
+    (None, "has no value before the change in the plan"),
+    ({"tags": ["env:production", "Role:DB"]}, "tagged Role:DB, a stateful role"),
+])
+def test_a_droplet_delete_whose_role_cannot_be_told_is_blocked(before, why):
+    [blocked] = by_status(check_plan(_droplet_delete(before), environment=None, file="p.json", today=TODAY), Status.FAILED)
+    assert why in blocked.message
+
+
+def test_a_droplet_of_a_stateless_role_may_go():
+    plan = _droplet_delete({"tags": ["env:production", "role:app"]})
+    assert not by_status(check_plan(plan, environment=None, file="p.json", today=TODAY), Status.FAILED)
+
+
+@pytest.mark.parametrize("before", ["garbage", 5, ["role:db"]])
+def test_a_value_that_is_not_an_object_is_refused(before):
+    with pytest.raises(PlanReadError, match=r"p.json: resource_changes\[0\].change.before: "):
+        check_plan(_droplet_delete(before), environment=None, file="p.json", today=TODAY)
+
+
+@pytest.mark.parametrize("reason", ["x", ". . .", "moved it"])
+def test_an_allowance_must_give_a_reason_of_three_words(reason):
+    with pytest.raises(ValueError, match="in at least 3 words"):
+        Allowance(address="*", reason=reason, expires=TODAY)
+
+
+def _plan_of(*changes: dict) -> dict:
+    return {"format_version": "1.2", "planned_values": {"root_module": {}}, "resource_changes": list(changes)}
+
+
+def _create(rtype: str, name: str, after: dict, after_unknown: dict | None = None) -> dict:
+    change = {"actions": ["create"], "before": None, "after": after}
+    if after_unknown is not None:
+        change["after_unknown"] = after_unknown
+    return {"address": f"{rtype}.{name}", "mode": "managed", "type": rtype, "name": name, "change": change}
+
+
+@pytest.mark.parametrize(("after", "after_unknown", "why"), [
+    ({"type": "GLOBAL", "size_unit": 1}, None, "global load balancers are not in the price table"),
+    ({"size_unit": -5}, None, "size_unit -5 is not a number of nodes"),
+    ({"size_unit": None}, {"size_unit": True}, "size_unit not known until apply"),
+])
+def test_load_balancers_the_table_cannot_price_are_unknown_not_one_node(after, after_unknown, why):
+    cost = plan_cost_change(_plan_of(_create("digitalocean_loadbalancer", "lb", after, after_unknown)), load_price_table())
+    [unknown] = cost.unknown
+    assert why in unknown.detail and not cost.complete and cost.changes[0].delta is None
+
+
+def test_types_a_plan_cannot_price_are_unknown_and_free_ones_are_left_out():
+    table = load_price_table()
+    plan = _plan_of(
+        _create("digitalocean_database_cluster", "pg", {"size": "db-s-1vcpu-1gb"}),
+        _create("digitalocean_spaces_bucket", "media", {"name": "media"}),
+        _create("digitalocean_reserved_ip", "ip", {"region": "fra1", "droplet_id": None}),
+        _create("digitalocean_firewall", "fw", {"name": "fw"}),
+    )
+    cost = plan_cost_change(plan, table)
+    assert sorted(u.address for u in cost.unknown) == ["digitalocean_database_cluster.pg", "digitalocean_spaces_bucket.media"]
+    assert [c.address for c in cost.changes if c.delta is not None] == ["digitalocean_reserved_ip.ip"]
+    assert cost.total_delta == table.reserved_ip.unassigned_month and not cost.complete
