@@ -155,6 +155,8 @@ def evaluate(docs: list[StackDocument], options: GateOptions) -> tuple[GateResul
         raise GateInputError(str(exc)) from None
     known = set(checkov_ids) | set(RULE_IDS) | {"HUB_COST_1", "HUB_COST_2", UNKNOWN_TYPE, SECRET_IN_CONFIG}
     known |= {f.check_id for f in findings}
-    findings, problems = apply_suppressions(findings, suppressions, known, options.today, stacks=names)
+    findings, problems = apply_suppressions(
+        findings, suppressions, known, options.today, stacks=names, loaded=[d.name for d in docs]
+    )
     findings = sorted(findings + problems, key=Finding.sort_key)
     return GateResult(findings=findings, stacks=[d.name for d in selected], errors=errors), costs

@@ -24,10 +24,12 @@ finding that fails the gate and cannot be suppressed:
 - HUB_SUPPRESSION_UNKNOWN_CHECK: the check id is not one the gate knows (usually a typo).
 - HUB_SUPPRESSION_EXPIRED: past its `expires` date, it no longer suppresses anything.
 - HUB_SUPPRESSION_UNUSED: it covers no failed finding, so the problem is gone or the target is wrong.
-  Judged only for suppressions whose scope includes a stack this run evaluated: the `STACK:` prefix,
-  else the first segment of a construct-path target (construct paths begin with the stack name),
-  else every stack. Expiry is judged by the same scope, so gating one stack never fails on another's
-  entries.
+  An entry is meant for the stacks its scope matches: the `STACK:` prefix, else the first segment of
+  a construct-path target (construct paths begin with the stack name), else every stack. It is
+  judged unused only when every stack it is meant for was evaluated, so gating one stack (`--env`)
+  never fails on an entry another stack uses; an entry meant for no stack at all (a misspelt stack
+  name) is unused too, unless its scope may name preview stacks (`preview-*`), which come and go.
+  Expiry is reported unless the entry is meant only for stacks this run did not evaluate.
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ from policies.findings import Finding, Severity, Status
 from policies.input_files import NESTED_TOO_DEEPLY, display_path, read_text
 
 DEFAULT_SUPPRESSIONS_PATH = Path("suppressions.toml")
+
+# Preview stacks (stacks/preview.py) exist only while their branch does, so an entry meant for them
+# may match no stack of a run.
+PREVIEW_PREFIX = "preview-"
 
 UNKNOWN_CHECK = "HUB_SUPPRESSION_UNKNOWN_CHECK"
 UNUSED = "HUB_SUPPRESSION_UNUSED"
@@ -205,14 +211,22 @@ class Suppression:
             if candidate
         )
 
-    def in_scope(self, stacks: Collection[str]) -> bool:
-        """Whether this run evaluated a stack the suppression is meant for (see the module docstring)."""
+    @property
+    def stack_scope(self) -> str:
+        """A glob over the stack names the entry is meant for (see the module docstring)."""
         if self.stack_pattern is not None:
-            return any(fnmatch.fnmatchcase(stack, self.stack_pattern) for stack in stacks)
+            return self.stack_pattern
         if "/" in self.pattern:
-            first_segment = self.pattern.split("/", 1)[0]
-            return any(fnmatch.fnmatchcase(stack, first_segment) for stack in stacks)
-        return True
+            return self.pattern.split("/", 1)[0]
+        return "*"
+
+    def meant_for(self, stacks: Iterable[str]) -> set[str]:
+        return {stack for stack in stacks if fnmatch.fnmatchcase(stack, self.stack_scope)}
+
+    @property
+    def for_previews(self) -> bool:
+        """Whether the entry may be meant for preview stacks, which come and go with branches."""
+        return self.stack_scope.startswith(PREVIEW_PREFIX) or fnmatch.fnmatchcase(PREVIEW_PREFIX + "x", self.stack_scope)
 
 
 def load_suppressions(path: Path | None = None) -> list[Suppression]:
@@ -258,16 +272,24 @@ def apply_suppressions(
     today: date,
     *,
     stacks: Collection[str] | None = None,
+    loaded: Collection[str] | None = None,
 ) -> tuple[list[Finding], list[Finding]]:
     """Suppress the failed findings that a current suppression covers.
 
     Returns (the findings in their original order, covered failed ones now SUPPRESSED with the reason;
     the problem findings about the suppressions themselves). `stacks` names the stacks this run
-    evaluated; by default, the stacks the findings name. A check id that some finding carries counts
-    as known even when `known_check_ids` lacks it.
+    evaluated (by default, the stacks the findings name); `loaded`, every stack the run read, some
+    perhaps not evaluated (`--env`); by default the evaluated ones. A check id that some finding
+    carries counts as known even when `known_check_ids` lacks it.
+
+    An entry is judged unused only when every stack it is meant for was evaluated, so gating one stack
+    never fails on an entry another stack uses; an entry meant for no stack read (a misspelt stack
+    name) is unused too, unless it may be meant for preview stacks. An expired entry is reported
+    unless it is meant only for stacks read but not evaluated.
     """
     findings = list(findings)
     evaluated = set(stacks) if stacks is not None else {f.stack for f in findings}
+    every = set(loaded) | evaluated if loaded is not None else evaluated
     known = set(known_check_ids) | {f.check_id for f in findings}
     problems: list[Finding] = []
     active: list[Suppression] = []
@@ -276,7 +298,8 @@ def apply_suppressions(
             message = f"{suppression.describe()} names check {suppression.check!r}, which the gate does not know."
             problems.append(_problem(UNKNOWN_CHECK, suppression, message))
         elif suppression.expired(today):
-            if suppression.in_scope(evaluated):
+            meant_for = suppression.meant_for(every)
+            if not meant_for or meant_for & evaluated:
                 message = (
                     f"{suppression.describe()} expired on {suppression.expires.isoformat()} "
                     "and no longer suppresses anything."
@@ -296,9 +319,17 @@ def apply_suppressions(
         result.append(finding)
 
     for suppression in active:
-        if suppression.index not in used and suppression.in_scope(evaluated):
+        if suppression.index in used:
+            continue
+        meant_for = suppression.meant_for(every)
+        if meant_for and meant_for <= evaluated:
             message = f"{suppression.describe()} covers no failed finding of check {suppression.check} in this run."
-            problems.append(_problem(UNUSED, suppression, message))
+        elif not meant_for and not suppression.for_previews:
+            message = (f"{suppression.describe()} is meant for stacks matching {suppression.stack_scope!r}, and no "
+                       f"stack of this run matches (stacks: {', '.join(sorted(every)) or 'none'}).")
+        else:
+            continue
+        problems.append(_problem(UNUSED, suppression, message))
     return result, problems
 
 

@@ -244,13 +244,44 @@ def test_unused_is_judged_only_for_stacks_this_run_evaluated(tmp_path):
         tmp_path,
         _entry(target="production/firewalls/*"),
         _entry(check="CKV_DIO_4", target="production:digitalocean_droplet.*"),
-        _entry(check="CKV_DIO_2", target="digitalocean_droplet.*"),  # no stack named: every run judges it
+        _entry(check="CKV_DIO_2", target="digitalocean_droplet.*"),  # no stack named: meant for every stack
     )
     staging_only = [_finding(stack="staging", address="a.b", construct_path="staging/a")]
-    _, problems = apply_suppressions(staging_only, suppressions, KNOWN, TODAY, stacks=["staging"])
-    assert [(p.check_id, p.extra["entry"]) for p in problems] == [(UNUSED, 3)]
-    _, problems = apply_suppressions(staging_only, suppressions, KNOWN, TODAY, stacks=["staging", "production"])
+    both = ["staging", "production"]
+    # --env staging: production's entries, and the one production may use, are not judged
+    _, problems = apply_suppressions(staging_only, suppressions, KNOWN, TODAY, stacks=["staging"], loaded=both)
+    assert problems == []
+    _, problems = apply_suppressions(staging_only, suppressions, KNOWN, TODAY, stacks=both, loaded=both)
     assert [(p.check_id, p.extra["entry"]) for p in problems] == [(UNUSED, 1), (UNUSED, 2), (UNUSED, 3)]
+
+
+def test_an_entry_meant_for_no_stack_is_unused_unless_it_may_be_for_previews(tmp_path):
+    suppressions = _suppressions(
+        tmp_path,
+        _entry(target="developmnet:digitalocean_firewall.app"),  # misspelt stack
+        _entry(check="CKV_DIO_4", target="prodution/firewalls/*"),  # misspelt first path segment
+        _entry(check="CKV_DIO_2", target="preview-*:digitalocean_droplet.*"),  # no preview in this run
+    )
+    run = [_finding(stack="development", address="a.b", construct_path="development/a")]
+    for evaluated in (["development"], ["development", "staging"]):  # with or without --env
+        _, problems = apply_suppressions(run, suppressions, KNOWN, TODAY, stacks=evaluated,
+                                         loaded=["development", "staging"])
+        assert [(p.check_id, p.extra["entry"]) for p in problems] == [(UNUSED, 1), (UNUSED, 2)]
+        assert "meant for stacks matching 'developmnet', and no stack of this run matches" in problems[0].message
+
+
+def test_an_expired_entry_is_reported_unless_meant_only_for_stacks_not_evaluated(tmp_path):
+    expired = "2001-01-01"
+    suppressions = _suppressions(
+        tmp_path,
+        _entry(target="prodution/firewalls/*", expires=expired),  # meant for no stack
+        _entry(check="CKV_DIO_4", target="staging:*", expires=expired),  # meant for a stack not evaluated
+        _entry(check="CKV_DIO_2", target="*", expires=expired),  # meant for every stack
+    )
+    run = [_finding(stack="development", address="a.b", construct_path="development/a")]
+    _, problems = apply_suppressions(run, suppressions, KNOWN, TODAY, stacks=["development"],
+                                     loaded=["development", "staging"])
+    assert [(p.check_id, p.extra["entry"]) for p in problems] == [(EXPIRED, 1), (EXPIRED, 3)]
 
 
 def test_findings_keep_their_order(tmp_path):
