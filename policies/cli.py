@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
@@ -25,13 +26,35 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def write_output(text: str, output: Path | None) -> None:
-    """Print, or write atomically: a failed run never leaves a half-written report behind."""
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return a.resolve() == b.resolve()
+
+
+def _print(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as exc:
+        # Point standard output at /dev/null, so the interpreter's last flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise UsageError(f"standard output: cannot be written ({exc.strerror or exc})") from None
+
+
+def write_output(text: str, output: Path | None, inputs: Iterable[Path | None] = ()) -> None:
+    """Print, or write atomically: a failed run never leaves a half-written report behind, and a
+    report never replaces one of the run's own `inputs` (a stack, the suppressions, the plan)."""
     if output is None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        _print(text if text.endswith("\n") else text + "\n")
         return
     shown = output
-    output = output.absolute()
+    output = output.resolve()  # through a symlink: the report replaces its target, the link stays
+    for source in inputs:
+        if source is not None and _same_file(output, Path(source)):
+            raise UsageError(f"--output {shown}: is an input of this run ({source}); name another file")
     if output.is_dir():
         raise UsageError(f"--output {shown}: is a directory; name a file")
     if output.exists() and not output.is_file():
@@ -121,11 +144,13 @@ def _select(docs, envs: list[str]):
 def cmd_check(args) -> int:
     from policies.gate import GateOptions, evaluate, load_documents
     from policies.reports import render
+    from policies.suppressions import DEFAULT_SUPPRESSIONS_PATH
 
     docs = load_documents(args.paths or [DEFAULT_OUT])
     result, _ = evaluate(docs, GateOptions(environments=args.env, suppressions=args.suppressions, today=args.today))
     color = args.output is None and args.format == "text" and sys.stdout.isatty()
-    write_output(render(result, args.format, color=color, show_passed=args.show_passed), args.output)
+    inputs = [d.path for d in docs] + [args.suppressions or DEFAULT_SUPPRESSIONS_PATH, _price_override()]
+    write_output(render(result, args.format, color=color, show_passed=args.show_passed), args.output, inputs)
     return EXIT_PASS if result.passed() else EXIT_FAIL
 
 
@@ -133,12 +158,14 @@ def cmd_cost(args) -> int:
     from policies import cost
     from policies.gate import load_documents
 
-    head = cost.estimate_many(_select(load_documents(args.paths or [DEFAULT_OUT]), args.env))
-    report = head
+    head_docs = load_documents(args.paths or [DEFAULT_OUT])
+    head = cost.estimate_many(_select(head_docs, args.env))
+    report, base_docs = head, []
     if args.base is not None:
-        report = cost.diff(cost.estimate_many(_select(load_documents([args.base]), args.env)), head)
+        base_docs = load_documents([args.base])
+        report = cost.diff(cost.estimate_many(_select(base_docs, args.env)), head)
     renderer = {"text": cost.render_text, "json": cost.render_json, "markdown": cost.render_markdown}[args.format]
-    write_output(renderer(report), args.output)
+    write_output(renderer(report), args.output, [d.path for d in head_docs + base_docs] + [_price_override()])
     failed = any(f.failed for c in head for f in c.findings)
     return EXIT_FAIL if failed else EXIT_PASS
 
@@ -160,8 +187,14 @@ def cmd_plan(args) -> int:
         summary += " (lower bound: some prices are unknown)"
     result = GateResult(findings=findings, stacks=sorted({f.stack for f in findings if f.stack}) or [args.plan.stem],
                         cost_text="\n".join(lines + [summary]), cost_markdown="\n".join(f"- {line}" for line in lines + [summary]))
-    write_output(render(result, args.format), args.output)
+    write_output(render(result, args.format), args.output, [args.plan, args.allowances, _price_override()])
     return EXIT_PASS if result.passed() else EXIT_FAIL
+
+
+def _price_override() -> Path | None:
+    from policies.pricing import PRICE_TABLE_ENV
+
+    return Path(os.environ[PRICE_TABLE_ENV]) if os.environ.get(PRICE_TABLE_ENV) else None
 
 
 def _usd(value, signed: bool = False) -> str:

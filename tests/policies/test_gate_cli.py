@@ -276,6 +276,34 @@ def test_output_into_a_directory_device_or_unwritable_place(tmp_path):
     assert proc.returncode == 1 and report.stat().st_mode & 0o777 == 0o640 and "HUB_DO_1" in report.read_text()
 
 
+def test_a_report_never_replaces_an_input_of_its_run(tmp_path):
+    stack = written(tmp_path / "stacks" / "web" / "cdk.tf.json", INSECURE.read_text())
+    suppressions = written(tmp_path / "suppressions.toml", "")
+    for output in (stack, suppressions):
+        before = output.read_bytes()
+        proc = gate("check", str(stack), "--suppressions", str(suppressions), "--output", str(output), tmp_path=tmp_path)
+        assert proc.returncode == 2 and f"--output {output}: is an input of this run" in proc.stderr
+        assert output.read_bytes() == before
+    plan = written(tmp_path / "plan.json", (DATA / "plan" / "staging_volume_delete.json").read_text())
+    proc = gate("plan", str(plan), "--output", str(plan), tmp_path=tmp_path)
+    assert proc.returncode == 2 and "is an input of this run" in proc.stderr
+
+
+def test_a_report_through_a_symlink_replaces_its_target_and_keeps_the_link(tmp_path):
+    (tmp_path / "link.json").symlink_to("report.json")
+    proc = gate("check", str(INSECURE), "--format", "json", "--output", str(tmp_path / "link.json"), tmp_path=tmp_path)
+    assert proc.returncode == 1 and (tmp_path / "link.json").is_symlink()
+    assert json.loads((tmp_path / "report.json").read_text())["summary"]
+
+
+def test_standard_output_that_cannot_be_written_exits_2_without_a_traceback(tmp_path):
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "policies", "check", str(INSECURE)], cwd=ROOT,
+                              env=run_env(tmp_path), stdout=full, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: standard output: cannot be written (No space left on device)"
+
+
 def test_plan_with_nan_exits_2(tmp_path):
     plan = tmp_path / "plan.json"
     plan.write_text((DATA / "plan" / "staging_volume_delete.json").read_text().replace('"format_version"', '"x": NaN, "format_version"', 1))
