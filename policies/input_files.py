@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 # json and tomllib parse nested values recursively and raise RecursionError past about a thousand
 # levels; every reader turns that into this message instead of a traceback.
 NESTED_TOO_DEEPLY = "nested too deeply to read (more than about a thousand levels of arrays or tables)"
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a decoded value's type, for messages ("null", not "NoneType")."""
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
 def parse_json(text: str, error: type[Exception], shown: str) -> Any:
@@ -26,7 +33,10 @@ def parse_json(text: str, error: type[Exception], shown: str) -> Any:
         ) from None
     except json.JSONDecodeError as exc:
         raise error(f"{shown}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
-    except ValueError as exc:  # NaN or Infinity, from _reject_json_constant
+    except ValueError as exc:  # NaN or Infinity (_reject_json_constant), or an integer past int()'s limit
+        if "integer string conversion" in str(exc):
+            raise error(f"{shown}: a number has more than {sys.get_int_max_str_digits():,} digits, "
+                        "more than any value the gate reads") from None
         raise error(f"{shown}: not valid JSON ({exc})") from None
     except RecursionError:
         raise error(f"{shown}: {NESTED_TOO_DEEPLY}") from None

@@ -43,7 +43,7 @@ from pydantic import (
 
 from policies.cost import MAX_QUANTITY
 from policies.findings import Finding, Severity, Status
-from policies.input_files import NESTED_TOO_DEEPLY, display_path, parse_json, read_text
+from policies.input_files import NESTED_TOO_DEEPLY, display_path, json_type, parse_json, read_text
 from policies.pricing import PriceTable, current_price_table
 from policies.suppressions import MIN_REASON_WORDS, explains
 
@@ -166,7 +166,7 @@ class PlanDocument(BaseModel):
 def parse_plan(raw: Any, file: str) -> PlanDocument:
     """Validate a decoded `terraform show -json` plan; raises PlanReadError naming `file`."""
     if not isinstance(raw, dict):
-        raise PlanReadError(f"{file}: top level: expected a Terraform plan JSON object, found {type(raw).__name__}")
+        raise PlanReadError(f"{file}: top level: expected a Terraform plan JSON object, found {json_type(raw)}")
     if "format_version" not in raw:
         raise PlanReadError(
             f"{file}: not a Terraform plan: no format_version (produce it with `terraform show -json PLANFILE`)"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from policies.input_files import display_path, has_surrogate_escape, parse_json, read_text
+from policies.input_files import display_path, has_surrogate_escape, json_type, parse_json, read_text
 
 
 YAML_ONLY_LINE_BREAKS = "\x85\u2028\u2029"  # line breaks to YAML, ordinary characters to JSON
@@ -175,7 +175,7 @@ def parse_stack(text: str, path: Path, name: str | None = None) -> StackDocument
     display = display_path(path)
     raw = parse_json(text, StackReadError, display)
     if not isinstance(raw, dict):
-        raise StackReadError(f"{display}: top level: expected a Terraform JSON object, found {type(raw).__name__}")
+        raise StackReadError(f"{display}: top level: expected a Terraform JSON object, found {json_type(raw)}")
     terraform_keys = {"resource", "data", "terraform", "provider", "variable", "output", "locals", "module"}
     unknown = sorted(k for k in raw if k not in terraform_keys and k != "//")
     if not (set(raw) & terraform_keys):
@@ -184,14 +184,14 @@ def parse_stack(text: str, path: Path, name: str | None = None) -> StackDocument
         raise StackReadError(f"{display}: top level: unknown block(s) {', '.join(unknown)} for Terraform JSON")
     for block in sorted(terraform_keys & set(raw)):
         if raw[block] is not None and not isinstance(raw[block], dict):
-            raise StackReadError(f"{display}: {block}: expected an object, found {type(raw[block]).__name__}")
+            raise StackReadError(f"{display}: {block}: expected an object, found {json_type(raw[block])}")
     # Named blocks are objects (a provider may also be a list of configurations); Checkov crashes otherwise.
     for block in ("variable", "output", "module", "provider"):
         for label, body in (raw.get(block) or {}).items():
             configurations = body if block == "provider" and isinstance(body, list) else [body]
             if not all(isinstance(item, dict) for item in configurations):
                 expected = "an object or a list of objects" if block == "provider" else "an object"
-                raise StackReadError(f"{display}: {block}.{label}: expected {expected}, found {type(body).__name__}")
+                raise StackReadError(f"{display}: {block}.{label}: expected {expected}, found {json_type(body)}")
     positions = key_lines(text)
     stack_name = name or stack_name_of(path)
     doc = StackDocument(name=stack_name, path=path, display_path=display, raw=raw)

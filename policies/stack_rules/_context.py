@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
+from policies.input_files import json_type
 from policies.stack_document import StackDocument, StackReadError
 from policies.stack_rules._per_stack import once
 from policies.ports import PortRange, parse_port_range
@@ -101,7 +102,7 @@ def _validated_context(doc: StackDocument) -> HubContext | None:
     if raw is None:
         return None
     if not isinstance(raw, dict):
-        raise StackReadError(f'{doc.display_path}: "//".hub: expected an object, found {type(raw).__name__}')
+        raise StackReadError(f'{doc.display_path}: "//".hub: expected an object, found {json_type(raw)}')
     errors: list[dict[str, Any]] = []
     graph = raw.get("service_graph")
     if graph is not None:

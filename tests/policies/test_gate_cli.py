@@ -136,9 +136,9 @@ def test_expired_suppression_stops_suppressing(tmp_path):
         ('{"resource": {"digitalocean_droplet": {"a": {"size": "s-1vcpu-1gb"', "not valid JSON"),
         ('{"name": "not terraform", "version": 1}', "not a Terraform JSON configuration"),
         ("[1, 2]", "expected a Terraform JSON object"),
-        ('{"resource": {}, "terraform": "x"}', "terraform: expected an object, found str"),
-        ('{"resource": {}, "output": "x"}', "output: expected an object, found str"),
-        ('{"resource": {}, "variable": {"region": "nyc3"}}', "variable.region: expected an object, found str"),
+        ('{"resource": {}, "terraform": "x"}', "terraform: expected an object, found a string"),
+        ('{"resource": {}, "output": "x"}', "output: expected an object, found a string"),
+        ('{"resource": {}, "variable": {"region": "nyc3"}}', "variable.region: expected an object, found a string"),
         ('{"resource": {"digitalocean_vpc": {"v": {"ip_range": NaN}}}}', "not valid JSON (NaN is not a JSON value)"),
         # json keeps the last of repeated keys: the open firewall in the first "resource" would go unseen
         ('{"resource": {"digitalocean_firewall": {"f": {"name": "f"}}}, "resource": {"digitalocean_vpc": {"v": {}}}}',
@@ -309,6 +309,9 @@ def test_plan_with_nan_exits_2(tmp_path):
     plan.write_text((DATA / "plan" / "staging_volume_delete.json").read_text().replace('"format_version"', '"x": NaN, "format_version"', 1))
     proc = gate("plan", str(plan), tmp_path=tmp_path)
     assert proc.returncode == 2 and f"{plan}: not valid JSON (NaN is not a JSON value)" in proc.stderr
+    plan.write_text('{"format_version": "1.2", "planned_values": {}, "size": ' + "9" * 5000 + "}")
+    proc = gate("plan", str(plan), tmp_path=tmp_path)
+    assert proc.returncode == 2 and f"{plan}: a number has more than 4,300 digits" in proc.stderr
 
 
 def test_badly_shaped_attribute_exits_2(tmp_path):

@@ -304,7 +304,8 @@ def test_unusable_plan_files_are_rejected_with_file_and_problem(name, expected):
 @pytest.mark.parametrize(
     ("document", "expected"),
     [
-        ([], "top level: expected a Terraform plan JSON object, found list"),
+        ([], "top level: expected a Terraform plan JSON object, found an array"),
+        (None, "top level: expected a Terraform plan JSON object, found null"),
         ({"format_version": 1.2, "resource_changes": []}, "format_version: expected \"<major>.<minor>\", found 1.2"),
         ({"format_version": "0.2", "resource_changes": []}, "format_version: 0.2 is not supported"),
         ({"format_version": "1.2", "resource_changes": {}}, "resource_changes: Input should be a valid list"),
