@@ -185,6 +185,9 @@ def cmd_plan(args) -> int:
     summary = "Monthly cost change of the plan: " + _usd(change.total_delta, signed=True)
     if not change.complete:
         summary += " (lower bound: some prices are unknown)"
+    # Destroys an unprotected environment allows are passed findings, which reports hide: say them here.
+    lines[:0] = [f.message for f in findings
+                 if f.check_id == plan_gate.BLOCKED_CHECK_ID and not f.failed and f.extra.get("destroyed")]
     result = GateResult(findings=findings, stacks=sorted({f.stack for f in findings if f.stack}) or [args.plan.stem],
                         cost_text="\n".join(lines + [summary]), cost_markdown="\n".join(f"- {line}" for line in lines + [summary]))
     write_output(render(result, args.format), args.output, [args.plan, args.allowances, _price_override()])

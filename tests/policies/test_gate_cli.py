@@ -585,3 +585,11 @@ def load_stack_for(path: str):
     from policies.stack_document import load_stack
 
     return load_stack(Path(path))
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_the_plan_report_names_the_stateful_destroys_an_unprotected_environment_allows(tmp_path, fmt):
+    proc = gate("plan", str(DATA / "plan" / "development_destroy.json"), "--format", fmt, tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    shown = " ".join(proc.stdout.split())  # the text report wraps long lines
+    assert "is not protected; this plan destroys stateful resources: digitalocean_droplet.development_db_0" in shown
