@@ -314,10 +314,11 @@ class _StackEstimator:
                   note=f"backups {percent}% = ${backup_cost}")
 
     def volume(self, res: Resource) -> None:
-        size = _literal_int(res.attrs.get("size"))
+        raw = res.attrs.get("size")
+        size = _literal_int(raw)
         if size is None or size <= 0:
-            self._unknown(res, f"volume size {res.attrs.get('size')!r} is not a literal number of GiB up to {MAX_QUANTITY:,}",
-                          "Synthesize the volume size as a number.")
+            problem = "has no size set" if raw is None else f"size {raw!r} is not a literal number of GiB up to {MAX_QUANTITY:,}"
+            self._unknown(res, f"volume {problem}", "Synthesize the volume size as a number.")
             self._add(res, "volume (price unknown)", ZERO, priced=False)
             return
         self._add(res, f"{size} GiB volume", self.prices.volumes.per_gib_month * size)

@@ -343,3 +343,12 @@ def test_json_and_text_renderers(prices):
 
     change = json.loads(render_json(diff(costs, costs)))
     assert change["delta_usd"] == 0 and {e["change"] for e in change["environments"]} == {"unchanged"}
+
+
+def test_volume_without_size_says_so(prices):
+    def unsized(raw):
+        del raw["resource"]["digitalocean_volume"]["db_data"]["size"]
+    cost = estimate_stack(_with(unsized), prices)
+    [unknown] = _findings(cost, "HUB_COST_2")
+    assert unknown.message == "volume has no size set"
+    assert not _line(cost, "digitalocean_volume.db_data").priced
