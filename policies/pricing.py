@@ -166,8 +166,10 @@ def _check_rows(data: dict[str, Any], file: str) -> None:
     seen: set[str] = set()
     for i, row in enumerate(rows):
         slug = row.get("slug")
-        if not isinstance(slug, str) or not slug:
+        if slug is None or slug == "":
             raise PriceTableError(f"{file}: droplet_sizes[{i}].slug: missing; every size row needs a slug")
+        if not isinstance(slug, str):
+            raise PriceTableError(f"{file}: droplet_sizes[{i}].slug: expected a string, found {type(slug).__name__}")
         if slug in seen:
             raise PriceTableError(f"{file}: droplet_sizes[{i}].slug: {slug!r} appears twice")
         seen.add(slug)

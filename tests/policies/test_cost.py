@@ -352,3 +352,13 @@ def test_volume_without_size_says_so(prices):
     [unknown] = _findings(cost, "HUB_COST_2")
     assert unknown.message == "volume has no size set"
     assert not _line(cost, "digitalocean_volume.db_data").priced
+
+
+def test_size_row_slug_that_is_not_a_string_says_so(tmp_path):
+    override = tmp_path / "slug.toml"
+    override.write_text('[[droplet_sizes]]\nslug = 5\nvcpus = 2\nmemory_gb = 4\ndisk_gb = 25\nprice_monthly = 42\n')
+    with pytest.raises(PriceTableError, match=r"slug\.toml: droplet_sizes\[0\]\.slug: expected a string, found int$"):
+        load_price_table(override)
+    override.write_text('[[droplet_sizes]]\nvcpus = 2\nmemory_gb = 4\ndisk_gb = 25\nprice_monthly = 42\n')
+    with pytest.raises(PriceTableError, match=r"slug\.toml: droplet_sizes\[0\]\.slug: missing; every size row needs a slug$"):
+        load_price_table(override)
