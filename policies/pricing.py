@@ -36,6 +36,8 @@ from policies.input_files import NESTED_TOO_DEEPLY, display_path, read_text
 
 DEFAULT_PRICE_TABLE = Path(__file__).with_name("price_table.toml")
 PRICE_TABLE_ENV = "HUB_PRICE_TABLE"
+# Said after an unreadable override's name when it came from the environment: the user must find the setting.
+_FROM_ENV = f" (from {PRICE_TABLE_ENV})"
 # The largest monthly budget anyone may declare: environments.toml refuses more, the gate reports more.
 MAX_BUDGET_USD = 10**12
 
@@ -261,12 +263,15 @@ def load_price_table(path: Path | None = None) -> PriceTable:
 
     Raises PriceTableError naming the file and field for unreadable files, bad TOML and bad values.
     """
+    if path is None and os.environ.get(PRICE_TABLE_ENV):
+        return _load(Path(os.environ[PRICE_TABLE_ENV]), _FROM_ENV)
+    return _load(path)
+
+
+def _load(path: Path | None, via: str = "") -> PriceTable:
     base_file = display_path(DEFAULT_PRICE_TABLE)
     base = _read_toml(DEFAULT_PRICE_TABLE)
     _check_rows(base, base_file)
-    via = ""
-    if path is None and os.environ.get(PRICE_TABLE_ENV):
-        path, via = Path(os.environ[PRICE_TABLE_ENV]), f" (from {PRICE_TABLE_ENV})"
     if path is None:
         return _validate(base, (base_file,), None, [(base_file, i) for i in range(len(base.get("droplet_sizes", [])))])
     override_file = display_path(path)
@@ -278,7 +283,7 @@ def load_price_table(path: Path | None = None) -> PriceTable:
 
 @lru_cache(maxsize=8)
 def _cached_table(override: str | None) -> PriceTable:
-    return load_price_table(Path(override) if override else None)
+    return _load(Path(override), _FROM_ENV) if override else _load(None)
 
 
 def current_price_table() -> PriceTable:

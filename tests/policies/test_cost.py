@@ -362,3 +362,9 @@ def test_size_row_slug_that_is_not_a_string_says_so(tmp_path):
     override.write_text('[[droplet_sizes]]\nvcpus = 2\nmemory_gb = 4\ndisk_gb = 25\nprice_monthly = 42\n')
     with pytest.raises(PriceTableError, match=r"slug\.toml: droplet_sizes\[0\]\.slug: missing; every size row needs a slug$"):
         load_price_table(override)
+
+
+def test_missing_override_from_the_environment_names_the_variable_when_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv(pricing.PRICE_TABLE_ENV, str(tmp_path / "missing.toml"))
+    with pytest.raises(PriceTableError, match=r"missing\.toml \(from HUB_PRICE_TABLE\): file not found$"):
+        pricing.current_price_table()
