@@ -243,25 +243,33 @@ class _StackEstimator:
             )
         )
 
-    def _quantity(self, res: Resource) -> tuple[int, bool]:
-        """How many instances `count` makes; (1, False) when it is not a literal number."""
+    def _quantity(self, res: Resource, report: bool = True) -> tuple[int, bool]:
+        """How many instances `count` makes; (1, False) when it is not a literal number (a finding if `report`)."""
         if "for_each" in res.attrs:
-            self._unknown(res, "for_each makes an unknown number of instances; the estimate prices one",
-                          "Use a literal count, or price the instances by hand and suppress this finding.")
+            if report:
+                self._unknown(res, "for_each makes an unknown number of instances; the estimate prices one",
+                              "Use a literal count, or price the instances by hand and suppress this finding.")
             return 1, False
         if "count" not in res.attrs:
             return 1, True
         count = _literal_int(res.attrs["count"])
         if count is None:
-            self._unknown(res, f"count is {res.attrs['count']!r}, not a literal number up to {MAX_QUANTITY:,}; "
-                               "the estimate prices one instance",
-                          "Synthesize a literal count (the generator knows it), so the estimate can multiply.")
+            if report:
+                self._unknown(res, f"count is {res.attrs['count']!r}, not a literal number up to {MAX_QUANTITY:,}; "
+                                   "the estimate prices one instance",
+                              "Synthesize a literal count (the generator knows it), so the estimate can multiply.")
             return 1, False
         return count, True
 
-    def _add(self, res: Resource, description: str, unit: Decimal, note: str = "", priced: bool = True) -> None:
-        quantity, known = self._quantity(res)
+    def _add(self, res: Resource, description: str, unit: Decimal, note: str = "", priced: bool = True, *,
+             monthly: Decimal | None = None, count_matters: bool = True) -> None:
+        """One line; `monthly` for pooled prices that are not unit times quantity, `count_matters` False for
+        free types, whose amount no number of instances changes."""
+        quantity, known = self._quantity(res, report=count_matters)
         unit = _money(unit)
+        if monthly is None:
+            # unit is already in cents, and times 1 it stays exactly that Decimal: skip rounding again
+            monthly = unit if quantity == 1 else _money(unit * quantity)
         self.lines.append(
             CostLine(
                 address=res.address,
@@ -271,10 +279,9 @@ class _StackEstimator:
                 description=description,
                 quantity=quantity,
                 unit_monthly=unit,
-                # unit is already in cents, and times 1 it stays exactly that Decimal: skip rounding again
-                monthly=unit if quantity == 1 else _money(unit * quantity),
+                monthly=monthly,
                 note=note,
-                priced=priced and known,
+                priced=priced and (known or not count_matters),
             )
         )
 
@@ -412,7 +419,7 @@ class _StackEstimator:
     def other(self, res: Resource) -> None:
         note = self.prices.free_resources.get(res.type)
         if note is not None:
-            self._add(res, "free", ZERO, note=note)
+            self._add(res, "free", ZERO, note=note, count_matters=False)  # $0 times any count is $0
             return
         self._unknown(res, f"resource type {res.type} has no price in the price table ({self._table_files()})",
                       "If it costs nothing, list it under [free_resources]; otherwise price it in the table "

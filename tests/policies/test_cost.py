@@ -368,3 +368,16 @@ def test_missing_override_from_the_environment_names_the_variable_when_cached(tm
     monkeypatch.setenv(pricing.PRICE_TABLE_ENV, str(tmp_path / "missing.toml"))
     with pytest.raises(PriceTableError, match=r"missing\.toml \(from HUB_PRICE_TABLE\): file not found$"):
         pricing.current_price_table()
+
+
+def test_free_types_with_unknown_count_are_free_and_priced_types_are_not(prices):
+    def unknown_counts(raw):
+        res = raw["resource"]
+        res["digitalocean_firewall"]["app_fw"]["for_each"] = "${var.envs}"
+        res.setdefault("digitalocean_tag", {})["t"] = {"name": "t", "count": "${var.n}"}
+        res["digitalocean_reserved_ip"]["spare"]["for_each"] = "${var.ips}"
+    cost = estimate_stack(_with(unknown_counts), prices)
+    assert _line(cost, "digitalocean_firewall.app_fw").priced and _line(cost, "digitalocean_tag.t").priced
+    # a priced type keeps the finding: its amount depends on the number of instances
+    assert [f.address for f in _findings(cost, "HUB_COST_2")] == ["digitalocean_reserved_ip.spare"]
+    assert not _line(cost, "digitalocean_reserved_ip.spare").priced
