@@ -369,19 +369,41 @@ class _StackEstimator:
             self._add(res, "reserved IPv4 (unassigned)", ip.unassigned_month, note="charged while not assigned")
 
     def spaces(self, buckets: list[Resource]) -> None:
+        """One subscription covers every bucket instance: it is charged once, on the first bucket (by address)
+        sure to make one; on a bucket of unknown count only when none is sure (that line is then unpriced)."""
         spaces = self.prices.spaces
         ordered = sorted(buckets, key=lambda r: r.address)
-        for res in ordered[:1]:
-            self._add(res, f"Spaces subscription (incl. {spaces.included_storage_gib} GiB)",
-                      spaces.subscription_month, note="one subscription covers all buckets")
-        for res in ordered[1:]:
-            self._add(res, "Spaces bucket", ZERO, note=f"covered by the Spaces subscription on {ordered[0].address}")
+        counts = {res.address: self._quantity(res, report=False) for res in ordered}
+        payer = next((r for r in ordered if counts[r.address][1] and counts[r.address][0] > 0),
+                     next((r for r in ordered if not counts[r.address][1]), None))
+        for res in ordered:
+            quantity = counts[res.address][0]
+            if res is payer:
+                buckets_text = "Spaces subscription" if quantity == 1 else "Spaces buckets, one subscription"
+                self._add(res, f"{buckets_text} (incl. {spaces.included_storage_gib} GiB)", spaces.subscription_month,
+                          note="one subscription covers all buckets", monthly=_money(spaces.subscription_month))
+            elif quantity == 0:
+                self._add(res, "Spaces bucket", ZERO, note="count 0 makes no bucket")
+            else:
+                self._add(res, "Spaces bucket", ZERO, note=f"covered by the Spaces subscription on {payer.address}")
 
     def uptime_checks(self, checks: list[Resource]) -> None:
+        """The free allowance counts check instances. Known counts take it first (by address), so their
+        amount is right whatever the unknown counts turn out to be."""
         mon = self.prices.monitoring
-        for i, res in enumerate(sorted(checks, key=lambda r: r.address)):
-            if i < mon.uptime_checks_free:
-                self._add(res, "uptime check", ZERO, note="within the free allowance")
+        ordered = sorted(checks, key=lambda r: r.address)
+        counts = {res.address: self._quantity(res, report=False) for res in ordered}
+        free_left, free = mon.uptime_checks_free, {}
+        for res in sorted(ordered, key=lambda r: not counts[r.address][1]):  # stable: by address within each
+            free[res.address] = min(free_left, counts[res.address][0])
+            free_left -= free[res.address]
+        for res in ordered:
+            quantity, charged = counts[res.address][0], counts[res.address][0] - free[res.address]
+            if charged == 0:
+                self._add(res, "uptime check", ZERO, note="within the free allowance" if quantity else "")
+            elif free[res.address]:
+                self._add(res, "uptime check", mon.uptime_check_month, note=f"{free[res.address]} within the free allowance",
+                          monthly=_money(mon.uptime_check_month * charged))
             else:
                 self._add(res, "uptime check", mon.uptime_check_month)
 

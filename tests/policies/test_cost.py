@@ -381,3 +381,43 @@ def test_free_types_with_unknown_count_are_free_and_priced_types_are_not(prices)
     # a priced type keeps the finding: its amount depends on the number of instances
     assert [f.address for f in _findings(cost, "HUB_COST_2")] == ["digitalocean_reserved_ip.spare"]
     assert not _line(cost, "digitalocean_reserved_ip.spare").priced
+
+
+def test_spaces_subscription_counts_bucket_instances(prices):
+    def buckets(raw):
+        raw["resource"]["digitalocean_spaces_bucket"] = {"a": {"count": 0}, "b": {"region": "fra1"}}
+    cost = estimate_stack(_with(buckets), prices)
+    assert _line(cost, "digitalocean_spaces_bucket.a").monthly == D("0.00")  # count 0 makes no bucket
+    assert _line(cost, "digitalocean_spaces_bucket.b").monthly == D("5.00")
+    assert cost.by_role["storage"] == D("5.00")
+
+    def three(raw):
+        raw["resource"]["digitalocean_spaces_bucket"] = {"a": {"count": 3}}
+    a = _line(estimate_stack(_with(three), prices), "digitalocean_spaces_bucket.a")
+    assert (a.quantity, a.monthly, a.description) == (3, D("5.00"), "Spaces buckets, one subscription (incl. 250 GiB)")
+
+    def unknown(raw):
+        raw["resource"]["digitalocean_spaces_bucket"] = {"a": {"count": 0}, "b": {"for_each": "${var.b}"}}
+    cost = estimate_stack(_with(unknown), prices)
+    assert [f.address for f in _findings(cost, "HUB_COST_2")] == ["digitalocean_spaces_bucket.b"]
+    b = _line(cost, "digitalocean_spaces_bucket.b")
+    assert (b.monthly, b.priced) == (D("5.00"), False)
+
+
+def test_uptime_check_allowance_counts_instances(prices):
+    def checks(raw):  # the table: 1 free, then $1 per check
+        raw["resource"]["digitalocean_uptime_check"] = {"a": {"count": 0}, "b": {"count": 5}, "c": {}}
+    cost = estimate_stack(_with(checks), prices)
+    b, c = _line(cost, "digitalocean_uptime_check.b"), _line(cost, "digitalocean_uptime_check.c")
+    assert (b.quantity, b.monthly, b.note) == (5, D("4.00"), "1 within the free allowance")
+    assert c.monthly == D("1.00")
+    assert cost.by_role["monitoring"] == D("5.00")
+    assert not _findings(cost, "HUB_COST_2")
+
+    def unknown(raw):  # a known check takes the allowance; the unknown one is still a finding
+        raw["resource"]["digitalocean_uptime_check"] = {"a": {"count": "${var.n}"}, "b": {}}
+    cost = estimate_stack(_with(unknown), prices)
+    assert [f.address for f in _findings(cost, "HUB_COST_2")] == ["digitalocean_uptime_check.a"]
+    assert _line(cost, "digitalocean_uptime_check.b").monthly == D("0.00")
+    a = _line(cost, "digitalocean_uptime_check.a")
+    assert (a.monthly, a.priced) == (D("1.00"), False)
