@@ -545,13 +545,16 @@ class LineChange:
     address: str
     role: str
     change: str  # "added", "removed" or "changed"
-    before: Decimal
-    after: Decimal
+    before: Decimal | None  # None: that side could not be priced
+    after: Decimal | None
     before_description: str
     after_description: str
 
     @property
-    def delta(self) -> Decimal:
+    def delta(self) -> Decimal | None:
+        # An unknown side makes the difference unknown: read as $0 it would show a saving nobody made.
+        if self.before is None or self.after is None:
+            return None
         return self.after - self.before
 
 
@@ -563,11 +566,19 @@ class EnvironmentDiff:
     before_total: Decimal | None
     after_total: Decimal | None
     budget_usd: Decimal | None  # the head's budget (the base's when the environment was removed)
-    complete: bool  # False when either side has resources that could not be priced
+    before_complete: bool  # False when the base has resources that could not be priced: its total is a lower bound
+    after_complete: bool  # the same for the head
     changes: tuple[LineChange, ...]
 
     @property
-    def delta(self) -> Decimal:
+    def complete(self) -> bool:
+        return self.before_complete and self.after_complete
+
+    @property
+    def delta(self) -> Decimal | None:
+        """None when a changed resource has no price on one side; lines priced alike on both sides cancel out."""
+        if any(ch.delta is None for ch in self.changes):
+            return None
         return (self.after_total or ZERO) - (self.before_total or ZERO)
 
     @property
@@ -589,7 +600,21 @@ class CostDiff:
         return sum((e.after_total or ZERO for e in self.environments), ZERO)
 
     @property
-    def delta(self) -> Decimal:
+    def before_complete(self) -> bool:
+        return all(e.before_complete for e in self.environments)
+
+    @property
+    def after_complete(self) -> bool:
+        return all(e.after_complete for e in self.environments)
+
+    @property
+    def complete(self) -> bool:
+        return self.before_complete and self.after_complete
+
+    @property
+    def delta(self) -> Decimal | None:
+        if any(e.delta is None for e in self.environments):
+            return None
         return self.after_total - self.before_total
 
 
@@ -605,15 +630,15 @@ def _line_changes(base: StackCost | None, head: StackCost | None) -> tuple[LineC
     changes = []
     for address in sorted(set(before) | set(after)):
         b, a = before.get(address), after.get(address)
-        if b and a and (b.monthly, b.description, b.quantity) == (a.monthly, a.description, a.quantity):
+        if b and a and (b.monthly, b.description, b.quantity, b.priced) == (a.monthly, a.description, a.quantity, a.priced):
             continue
         changes.append(
             LineChange(
                 address=address,
                 role=(a or b).role,
                 change="added" if b is None else "removed" if a is None else "changed",
-                before=b.monthly if b else ZERO,
-                after=a.monthly if a else ZERO,
+                before=None if b and not b.priced else b.monthly if b else ZERO,
+                after=None if a and not a.priced else a.monthly if a else ZERO,
                 before_description=_quantified(b),
                 after_description=_quantified(a),
             )
@@ -637,7 +662,8 @@ def diff(base: Sequence[StackCost], head: Sequence[StackCost]) -> CostDiff:
                 before_total=b.total if b else None,
                 after_total=a.total if a else None,
                 budget_usd=(a or b).budget_usd,
-                complete=all(c.complete for c in (a, b) if c is not None),
+                before_complete=b is None or b.complete,
+                after_complete=a is None or a.complete,
                 changes=changes,
             )
         )
@@ -656,8 +682,20 @@ def _usd(value: Decimal | None) -> str:
     return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
 
 
-def _signed(value: Decimal) -> str:
+def _signed(value: Decimal | None) -> str:
+    if value is None:
+        return "unknown"
     return f"+${value:,.2f}" if value > 0 else _usd(value)
+
+
+def _amount_or_unknown(value: Decimal | None) -> str:
+    """A resource's amount in a diff; None is a side without a price (not a missing side: that is $0)."""
+    return "unknown" if value is None else _usd(value)
+
+
+def _bound(text: str, complete: bool) -> str:
+    """A total (or its share of the budget) that leaves out unknown prices is a lower bound: say so."""
+    return text if complete or text == "—" else f"≥ {text}"
 
 
 def _percent(part: Decimal | None, whole: Decimal | None) -> str:
@@ -666,8 +704,8 @@ def _percent(part: Decimal | None, whole: Decimal | None) -> str:
     return f"{(part / whole * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)} %"
 
 
-def _relative(delta: Decimal, before: Decimal | None) -> str:
-    if before is None or before == 0 or delta == 0:
+def _relative(delta: Decimal | None, before: Decimal | None) -> str:
+    if delta is None or before is None or before == 0 or delta == 0:
         return ""
     pct = (delta / before * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     return f" ({'+' if pct > 0 else ''}{pct} %)"
@@ -690,6 +728,27 @@ def _price_note(report: Report) -> str:
     return f"Monthly list prices in USD{dated}, before tax, credits and transfer overage (policies/price_table.toml)."
 
 
+# Under a diff whose totals leave out unknown prices.
+_DIFF_UNKNOWN_NOTE = ("Price unknown for some resources: totals marked ≥ are lower bounds, and a change to or from "
+                      "an unknown price has an unknown delta.")
+
+
+def _env_cells(env: EnvironmentDiff) -> tuple[str, str, str, str, str]:
+    """Before, after, delta (and its percentage), budget and % of budget of one environment in a diff."""
+    # A percentage of a lower bound overstates the change: only a complete base gets one.
+    relative = _relative(env.delta, env.before_total if env.before_complete else None)
+    return (_bound(_usd(env.before_total), env.before_complete), _bound(_usd(env.after_total), env.after_complete),
+            _signed(env.delta) + relative, _usd(env.budget_usd),
+            _bound(_percent(env.after_total, env.budget_usd), env.after_complete))
+
+
+def _total_cells(report: CostDiff) -> tuple[str, str, str]:
+    """Before, after, and the percentage of the delta over all environments of a diff."""
+    return (_bound(_usd(report.before_total), report.before_complete),
+            _bound(_usd(report.after_total), report.after_complete),
+            _relative(report.delta, report.before_total if report.before_complete else None))
+
+
 def _env_label(env: EnvironmentDiff) -> str:
     flags = {"added": ["new"], "removed": ["removed"]}.get(env.change, [])
     if not env.complete:
@@ -710,10 +769,8 @@ def render_text(report: Report, *, detail: bool = True) -> str:
         summary = Table("Environment", "Before", "After", "Delta", "Budget", "% of budget", box=box.SIMPLE,
                         title="Estimated monthly cost change")
         for env in report.environments:
-            summary.add_row(_env_label(env), _usd(env.before_total), _usd(env.after_total),
-                            _signed(env.delta) + _relative(env.delta, env.before_total), _usd(env.budget_usd),
-                            _percent(env.after_total, env.budget_usd))
-        summary.add_row("Total", _usd(report.before_total), _usd(report.after_total), _signed(report.delta), "", "")
+            summary.add_row(_env_label(env), *_env_cells(env))
+        summary.add_row("Total", *_total_cells(report)[:2], _signed(report.delta), "", "")
         console.print(summary)
         for env in report.environments:
             if not env.changes:
@@ -722,8 +779,11 @@ def render_text(report: Report, *, detail: bool = True) -> str:
                           title_justify="left")
             table.columns[0].no_wrap = True
             for ch in env.changes:
-                table.add_row(ch.address, _change_text(ch), _usd(ch.before), _usd(ch.after), _signed(ch.delta))
+                table.add_row(ch.address, _change_text(ch), _amount_or_unknown(ch.before),
+                              _amount_or_unknown(ch.after), _signed(ch.delta))
             console.print(table)
+        if not report.complete:
+            console.print(_DIFF_UNKNOWN_NOTE)
         console.print(_price_note(report))
         return out.getvalue()
 
@@ -772,6 +832,11 @@ def _amount(value: Decimal) -> float:
     return float(value)
 
 
+def _maybe_amount(value: Decimal | None) -> float | None:
+    """An amount in a diff, null where a price is unknown."""
+    return None if value is None else float(value)
+
+
 def _line_json(line: CostLine) -> dict[str, Any]:
     return {
         "address": line.address,
@@ -799,7 +864,8 @@ def render_json(report: Report) -> str:
             "kind": "cost_diff",
             "before_total_usd": _amount(report.before_total),
             "after_total_usd": _amount(report.after_total),
-            "delta_usd": _amount(report.delta),
+            "delta_usd": _maybe_amount(report.delta),
+            "complete": report.complete,  # False: the totals are lower bounds
             "environments": [
                 {
                     "environment": env.environment,
@@ -807,13 +873,13 @@ def render_json(report: Report) -> str:
                     "change": env.change,
                     "before_total_usd": None if env.before_total is None else _amount(env.before_total),
                     "after_total_usd": None if env.after_total is None else _amount(env.after_total),
-                    "delta_usd": _amount(env.delta),
+                    "delta_usd": _maybe_amount(env.delta),
                     "budget_usd": None if env.budget_usd is None else _amount(env.budget_usd),
                     "complete": env.complete,
                     "changes": [
                         {"address": ch.address, "role": ch.role, "change": ch.change,
-                         "before_usd": _amount(ch.before), "after_usd": _amount(ch.after),
-                         "delta_usd": _amount(ch.delta), "before": ch.before_description,
+                         "before_usd": _maybe_amount(ch.before), "after_usd": _maybe_amount(ch.after),
+                         "delta_usd": _maybe_amount(ch.delta), "before": ch.before_description,
                          "after": ch.after_description}
                         for ch in env.changes
                     ],
@@ -858,19 +924,19 @@ def render_markdown(report: Report) -> str:
                 "| Environment | Before | After | Delta | Budget | % of budget |",
                 "|---|---:|---:|---:|---:|---:|"]
         for env in report.environments:
-            out.append(f"| {_md(_env_label(env))} | {_usd(env.before_total)} | {_usd(env.after_total)} | "
-                       f"{_signed(env.delta)}{_relative(env.delta, env.before_total)} | {_usd(env.budget_usd)} | "
-                       f"{_percent(env.after_total, env.budget_usd)} |")
-        out.append(f"| **Total** | {_usd(report.before_total)} | {_usd(report.after_total)} | "
-                   f"**{_signed(report.delta)}**{_relative(report.delta, report.before_total)} | | |")
+            out.append(f"| {_md(_env_label(env))} | " + " | ".join(_env_cells(env)) + " |")
+        before, after, relative = _total_cells(report)
+        out.append(f"| **Total** | {before} | {after} | **{_signed(report.delta)}**{relative} | | |")
         for env in report.environments:
             if not env.changes:
                 continue
             out += ["", f"### {_md(env.label)}", "", "| Resource | Change | Before | After | Delta |",
                     "|---|---|---:|---:|---:|"]
             for ch in env.changes:
-                out.append(f"| `{ch.address}` | {_md(_change_text(ch))} | {_usd(ch.before)} | {_usd(ch.after)} | "
-                           f"{_signed(ch.delta)} |")
+                out.append(f"| `{ch.address}` | {_md(_change_text(ch))} | {_amount_or_unknown(ch.before)} | "
+                           f"{_amount_or_unknown(ch.after)} | {_signed(ch.delta)} |")
+        if not report.complete:
+            out += ["", _DIFF_UNKNOWN_NOTE.replace("Price unknown", "**Price unknown**", 1)]
         out += ["", f"<sub>{_price_note(report)}</sub>", ""]
         return "\n".join(out)
 

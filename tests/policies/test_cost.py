@@ -421,3 +421,35 @@ def test_uptime_check_allowance_counts_instances(prices):
     assert _line(cost, "digitalocean_uptime_check.b").monthly == D("0.00")
     a = _line(cost, "digitalocean_uptime_check.a")
     assert (a.monthly, a.priced) == (D("1.00"), False)
+
+
+def test_diff_to_an_unknown_price_is_no_saving(prices):
+    def unknown_size(raw):
+        raw["resource"]["digitalocean_droplet"]["db"]["size"] = "s-99vcpu-1tb"
+    result = diff(estimate_many([_doc("production")], prices), estimate_many([_with(unknown_size)], prices))
+    [production] = result.environments
+    [db] = production.changes
+    assert (db.before, db.after, db.delta) == (D("81.90"), None, None)
+    assert (production.before_complete, production.after_complete, production.delta) == (True, False, None)
+    assert result.delta is None and not result.complete
+
+    md = render_markdown(result)
+    assert ("| `digitalocean_droplet.db` | changed: g-2vcpu-8gb + daily backups → s-99vcpu-1tb (price unknown) | "
+            "$81.90 | unknown | unknown |") in md
+    assert ("| production (price unknown for some resources) | $188.30 | ≥ $106.40 | unknown | $400.00 | ≥ 26.6 % |"
+            in md)
+    assert "| **Total** | $188.30 | ≥ $106.40 | **unknown** | | |" in md
+    assert "**Price unknown** for some resources: totals marked ≥ are lower bounds" in md
+    assert "-$81.90" not in md and "-$81.90" not in render_text(result)
+
+    data = json.loads(render_json(result))
+    assert (data["delta_usd"], data["complete"]) == (None, False)
+    [change] = data["environments"][0]["changes"]
+    assert (change["before_usd"], change["after_usd"], change["delta_usd"]) == (81.9, None, None)
+
+    # A known change beside an unknown price that did not change keeps its delta.
+    base = estimate_many([_with(unknown_size)], prices)
+    head = estimate_many([_with(lambda raw: (unknown_size(raw), _head_change(raw)))], prices)
+    [both] = diff(base, head).environments
+    assert both.delta == D("48.00") and not both.complete
+    assert "| ≥ $106.40 | ≥ $154.40 | +$48.00 | $400.00 | ≥ 38.6 % |" in render_markdown(diff(base, head))
