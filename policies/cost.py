@@ -135,6 +135,8 @@ class StackCost:
     findings: list[Finding] = field(default_factory=list)
     price_source: str = ""
     price_retrieved: str = ""
+    # (file, retrieved date or "") per price-table file, the checked-in table first, then any override
+    price_tables: tuple[tuple[str, str], ...] = ()
 
     @property
     def total(self) -> Decimal:
@@ -525,6 +527,7 @@ def estimate_stack(doc: StackDocument, prices: PriceTable | None = None) -> Stac
         budget_usd=_money(Decimal(str(raw_budget))) if valid else None,
         price_source=prices.meta.source,
         price_retrieved=prices.meta.retrieved.isoformat(),
+        price_tables=tuple((file, retrieved.isoformat() if retrieved else "") for file, retrieved in prices.sources),
     )
     findings = [*estimator.findings, _budget_finding(doc, cost, raw_budget, "budget_usd" in hub)]
     cost.findings = sorted(findings, key=Finding.sort_key)
@@ -590,6 +593,7 @@ class EnvironmentDiff:
 class CostDiff:
     environments: tuple[EnvironmentDiff, ...]
     price_retrieved: str = ""  # date of the head's price table
+    price_tables: tuple[tuple[str, str], ...] = ()  # the head's price-table files, as in StackCost
 
     @property
     def before_total(self) -> Decimal:
@@ -668,7 +672,8 @@ def diff(base: Sequence[StackCost], head: Sequence[StackCost]) -> CostDiff:
             )
         )
     dated = next((c.price_retrieved for c in (*head, *base) if c.price_retrieved), "")
-    return CostDiff(environments=tuple(environments), price_retrieved=dated)
+    tables = next((c.price_tables for c in (*head, *base) if c.price_tables), ())
+    return CostDiff(environments=tuple(environments), price_retrieved=dated, price_tables=tables)
 
 
 # -- renderers ------------------------------------------------------------------------------------
@@ -721,9 +726,14 @@ def _status(cost: StackCost) -> str:
 
 def _price_note(report: Report) -> str:
     if isinstance(report, CostDiff):
-        retrieved = report.price_retrieved
+        retrieved, tables = report.price_retrieved, report.price_tables
     else:
         retrieved = next((c.price_retrieved for c in report if c.price_retrieved), "")
+        tables = next((c.price_tables for c in report if c.price_tables), ())
+    if len(tables) > 1:
+        # Prices from an override are not the checked-in table's: credit each file, with the date it gives.
+        credited = ", with overrides from ".join(f"{file} as of {day}" if day else file for file, day in tables)
+        return f"Monthly list prices in USD, before tax, credits and transfer overage ({credited})."
     dated = f" as of {retrieved}" if retrieved else ""
     return f"Monthly list prices in USD{dated}, before tax, credits and transfer overage (policies/price_table.toml)."
 
@@ -857,6 +867,13 @@ def _finding_json(f: Finding) -> dict[str, Any]:
             "address": f.address, "message": f.message, "fix": f.fix, "file": f.file, "line": f.line}
 
 
+def _price_table_json(cost: StackCost) -> dict[str, Any]:
+    data: dict[str, Any] = {"source": cost.price_source, "retrieved": cost.price_retrieved}
+    if len(cost.price_tables) > 1:  # only with an override in effect: a report without one stays as it was
+        data["overrides"] = [{"file": file, "retrieved": day or None} for file, day in cost.price_tables[1:]]
+    return data
+
+
 def render_json(report: Report) -> str:
     """Machine-readable estimate or diff (amounts in USD per month, rounded to cents)."""
     if isinstance(report, CostDiff):
@@ -904,7 +921,7 @@ def render_json(report: Report) -> str:
                     "by_role_usd": {role: _amount(v) for role, v in cost.by_role.items()},
                     "lines": [_line_json(line) for line in cost.lines],
                     "findings": [_finding_json(f) for f in cost.findings],
-                    "price_table": {"source": cost.price_source, "retrieved": cost.price_retrieved},
+                    "price_table": _price_table_json(cost),
                 }
                 for cost in report
             ],

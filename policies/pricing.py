@@ -126,6 +126,9 @@ class PriceTable(_Strict):
 
     # Files the table was built from, default first; not part of the TOML.
     _files: tuple[str, ...] = PrivateAttr(default=())
+    # The `[meta] retrieved` date each of those files sets itself (None if it sets none): a report credits
+    # an override beside the default, and the merged meta keeps only one date.
+    _retrieved_by_file: tuple[date | None, ...] = PrivateAttr(default=())
     # size() lookups by slug, built on first use (the estimator asks once per Droplet), with the
     # list they were built from: a model_copy with other rows must not answer from this one's.
     _sizes_by_slug: tuple[list[DropletSize], dict[str, DropletSize]] | None = PrivateAttr(default=None)
@@ -133,6 +136,12 @@ class PriceTable(_Strict):
     @property
     def files(self) -> tuple[str, ...]:
         return self._files
+
+    @property
+    def sources(self) -> tuple[tuple[str, date | None], ...]:
+        """Each file the table was built from, default first, with the date its own `[meta]` gives."""
+        dates = self._retrieved_by_file or (None,) * len(self._files)  # a table made by hand knows none
+        return tuple(zip(self._files, dates, strict=True))
 
     def size(self, slug: str) -> DropletSize | None:
         built = self._sizes_by_slug
@@ -273,12 +282,23 @@ def _load(path: Path | None, via: str = "") -> PriceTable:
     base = _read_toml(DEFAULT_PRICE_TABLE)
     _check_rows(base, base_file)
     if path is None:
-        return _validate(base, (base_file,), None, [(base_file, i) for i in range(len(base.get("droplet_sizes", [])))])
+        table = _validate(base, (base_file,), None, [(base_file, i) for i in range(len(base.get("droplet_sizes", [])))])
+        table._retrieved_by_file = (_retrieved(base),)
+        return table
     override_file = display_path(path)
     override = _read_toml(path, via)
     _check_rows(override, override_file)
     merged, row_origins = _merge(base, override, base_file, override_file)
-    return _validate(merged, (base_file, override_file), override, row_origins)
+    table = _validate(merged, (base_file, override_file), override, row_origins)
+    table._retrieved_by_file = (_retrieved(base), _retrieved(override))
+    return table
+
+
+def _retrieved(data: dict[str, Any]) -> date | None:
+    """The `[meta] retrieved` date one file sets, if it sets one."""
+    meta = data.get("meta")
+    value = meta.get("retrieved") if isinstance(meta, dict) else None
+    return value if isinstance(value, date) else None
 
 
 @lru_cache(maxsize=8)

@@ -453,3 +453,25 @@ def test_diff_to_an_unknown_price_is_no_saving(prices):
     [both] = diff(base, head).environments
     assert both.delta == D("48.00") and not both.complete
     assert "| ≥ $106.40 | ≥ $154.40 | +$48.00 | $400.00 | ≥ 38.6 % |" in render_markdown(diff(base, head))
+
+
+def test_price_note_credits_an_override_beside_the_default_table(tmp_path, prices):
+    override = tmp_path / "prices.toml"
+    override.write_text("[volumes]\nper_gib_month = 0.12\n")
+    costs = estimate_many([_doc("production")], load_price_table(override))
+    note = (f"Monthly list prices in USD, before tax, credits and transfer overage (policies/price_table.toml as of "
+            f"2026-11-27, with overrides from {override}).")
+    assert f"<sub>{note}</sub>" in render_markdown(costs)
+    assert f"<sub>{note}</sub>" in render_markdown(diff(estimate_many([_doc("production")], prices), costs))
+    assert json.loads(render_json(costs))["stacks"][0]["price_table"]["overrides"] == [
+        {"file": str(override), "retrieved": None}]
+
+    override.write_text("[meta]\nretrieved = 2027-01-15\n\n[volumes]\nper_gib_month = 0.12\n")
+    costs = estimate_many([_doc("production")], load_price_table(override))
+    assert f"with overrides from {override} as of 2027-01-15)." in render_markdown(costs)
+
+    # Without an override, the note and the JSON stay as they were.
+    plain = estimate_many([_doc("production")], prices)
+    assert ("<sub>Monthly list prices in USD as of 2026-11-27, before tax, credits and transfer overage "
+            "(policies/price_table.toml).</sub>") in render_markdown(plain)
+    assert json.loads(render_json(plain))["stacks"][0]["price_table"].keys() == {"source", "retrieved"}
