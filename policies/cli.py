@@ -132,13 +132,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _only(docs, envs: list[str]):
+    return [d for d in docs if d.name in envs] if envs else docs
+
+
 def _select(docs, envs: list[str]):
-    if not envs:
-        return docs
     missing = sorted(set(envs) - {d.name for d in docs})
     if missing:
         raise UsageError(f"--env: no stack named {', '.join(missing)} (stacks: {', '.join(d.name for d in docs)})")
-    return [d for d in docs if d.name in envs]
+    return _only(docs, envs)
 
 
 def cmd_check(args) -> int:
@@ -158,12 +160,23 @@ def cmd_cost(args) -> int:
     from policies import cost
     from policies.gate import load_documents
 
-    head_docs = load_documents(args.paths or [DEFAULT_OUT])
-    head = cost.estimate_many(_select(head_docs, args.env))
-    report, base_docs = head, []
-    if args.base is not None:
+    head_paths = args.paths or [DEFAULT_OUT]
+    head_docs = load_documents(head_paths)
+    base_docs = []
+    if args.base is None:
+        head = report = cost.estimate_many(_select(head_docs, args.env))
+    else:
         base_docs = load_documents([args.base])
-        report = cost.diff(cost.estimate_many(_select(base_docs, args.env)), head)
+        # An environment the change adds or removes is on one side only, and the diff shows it as such.
+        missing = sorted(set(args.env) - {d.name for d in (*head_docs, *base_docs)})
+        if missing:
+            def stacks(docs):
+                return ", ".join(d.name for d in docs) or "none"
+            raise UsageError(
+                f"--env: no stack named {', '.join(missing)} on either side "
+                f"(head {' '.join(map(str, head_paths))}: {stacks(head_docs)}; base {args.base}: {stacks(base_docs)})")
+        head = cost.estimate_many(_only(head_docs, args.env))
+        report = cost.diff(cost.estimate_many(_only(base_docs, args.env)), head)
     renderer = {"text": cost.render_text, "json": cost.render_json, "markdown": cost.render_markdown}[args.format]
     write_output(renderer(report), args.output, [d.path for d in head_docs + base_docs] + [_price_override()])
     failed = any(f.failed for c in head for f in c.findings)

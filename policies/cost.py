@@ -135,6 +135,8 @@ class StackCost:
     findings: list[Finding] = field(default_factory=list)
     price_source: str = ""
     price_retrieved: str = ""
+    # (file, retrieved date or "") per price-table file, the checked-in table first, then any override
+    price_tables: tuple[tuple[str, str], ...] = ()
 
     @property
     def total(self) -> Decimal:
@@ -243,25 +245,33 @@ class _StackEstimator:
             )
         )
 
-    def _quantity(self, res: Resource) -> tuple[int, bool]:
-        """How many instances `count` makes; (1, False) when it is not a literal number."""
+    def _quantity(self, res: Resource, report: bool = True) -> tuple[int, bool]:
+        """How many instances `count` makes; (1, False) when it is not a literal number (a finding if `report`)."""
         if "for_each" in res.attrs:
-            self._unknown(res, "for_each makes an unknown number of instances; the estimate prices one",
-                          "Use a literal count, or price the instances by hand and suppress this finding.")
+            if report:
+                self._unknown(res, "for_each makes an unknown number of instances; the estimate prices one",
+                              "Use a literal count, or price the instances by hand and suppress this finding.")
             return 1, False
         if "count" not in res.attrs:
             return 1, True
         count = _literal_int(res.attrs["count"])
         if count is None:
-            self._unknown(res, f"count is {res.attrs['count']!r}, not a literal number up to {MAX_QUANTITY:,}; "
-                               "the estimate prices one instance",
-                          "Synthesize a literal count (the generator knows it), so the estimate can multiply.")
+            if report:
+                self._unknown(res, f"count is {res.attrs['count']!r}, not a literal number up to {MAX_QUANTITY:,}; "
+                                   "the estimate prices one instance",
+                              "Synthesize a literal count (the generator knows it), so the estimate can multiply.")
             return 1, False
         return count, True
 
-    def _add(self, res: Resource, description: str, unit: Decimal, note: str = "", priced: bool = True) -> None:
-        quantity, known = self._quantity(res)
+    def _add(self, res: Resource, description: str, unit: Decimal, note: str = "", priced: bool = True, *,
+             monthly: Decimal | None = None, count_matters: bool = True) -> None:
+        """One line; `monthly` for pooled prices that are not unit times quantity, `count_matters` False for
+        free types, whose amount no number of instances changes."""
+        quantity, known = self._quantity(res, report=count_matters)
         unit = _money(unit)
+        if monthly is None:
+            # unit is already in cents, and times 1 it stays exactly that Decimal: skip rounding again
+            monthly = unit if quantity == 1 else _money(unit * quantity)
         self.lines.append(
             CostLine(
                 address=res.address,
@@ -271,10 +281,9 @@ class _StackEstimator:
                 description=description,
                 quantity=quantity,
                 unit_monthly=unit,
-                # unit is already in cents, and times 1 it stays exactly that Decimal: skip rounding again
-                monthly=unit if quantity == 1 else _money(unit * quantity),
+                monthly=monthly,
                 note=note,
-                priced=priced and known,
+                priced=priced and (known or not count_matters),
             )
         )
 
@@ -314,10 +323,11 @@ class _StackEstimator:
                   note=f"backups {percent}% = ${backup_cost}")
 
     def volume(self, res: Resource) -> None:
-        size = _literal_int(res.attrs.get("size"))
+        raw = res.attrs.get("size")
+        size = _literal_int(raw)
         if size is None or size <= 0:
-            self._unknown(res, f"volume size {res.attrs.get('size')!r} is not a literal number of GiB up to {MAX_QUANTITY:,}",
-                          "Synthesize the volume size as a number.")
+            problem = "has no size set" if raw is None else f"size {raw!r} is not a literal number of GiB up to {MAX_QUANTITY:,}"
+            self._unknown(res, f"volume {problem}", "Synthesize the volume size as a number.")
             self._add(res, "volume (price unknown)", ZERO, priced=False)
             return
         self._add(res, f"{size} GiB volume", self.prices.volumes.per_gib_month * size)
@@ -361,19 +371,41 @@ class _StackEstimator:
             self._add(res, "reserved IPv4 (unassigned)", ip.unassigned_month, note="charged while not assigned")
 
     def spaces(self, buckets: list[Resource]) -> None:
+        """One subscription covers every bucket instance: it is charged once, on the first bucket (by address)
+        sure to make one; on a bucket of unknown count only when none is sure (that line is then unpriced)."""
         spaces = self.prices.spaces
         ordered = sorted(buckets, key=lambda r: r.address)
-        for res in ordered[:1]:
-            self._add(res, f"Spaces subscription (incl. {spaces.included_storage_gib} GiB)",
-                      spaces.subscription_month, note="one subscription covers all buckets")
-        for res in ordered[1:]:
-            self._add(res, "Spaces bucket", ZERO, note=f"covered by the Spaces subscription on {ordered[0].address}")
+        counts = {res.address: self._quantity(res, report=False) for res in ordered}
+        payer = next((r for r in ordered if counts[r.address][1] and counts[r.address][0] > 0),
+                     next((r for r in ordered if not counts[r.address][1]), None))
+        for res in ordered:
+            quantity = counts[res.address][0]
+            if res is payer:
+                buckets_text = "Spaces subscription" if quantity == 1 else "Spaces buckets, one subscription"
+                self._add(res, f"{buckets_text} (incl. {spaces.included_storage_gib} GiB)", spaces.subscription_month,
+                          note="one subscription covers all buckets", monthly=_money(spaces.subscription_month))
+            elif quantity == 0:
+                self._add(res, "Spaces bucket", ZERO, note="count 0 makes no bucket")
+            else:
+                self._add(res, "Spaces bucket", ZERO, note=f"covered by the Spaces subscription on {payer.address}")
 
     def uptime_checks(self, checks: list[Resource]) -> None:
+        """The free allowance counts check instances. Known counts take it first (by address), so their
+        amount is right whatever the unknown counts turn out to be."""
         mon = self.prices.monitoring
-        for i, res in enumerate(sorted(checks, key=lambda r: r.address)):
-            if i < mon.uptime_checks_free:
-                self._add(res, "uptime check", ZERO, note="within the free allowance")
+        ordered = sorted(checks, key=lambda r: r.address)
+        counts = {res.address: self._quantity(res, report=False) for res in ordered}
+        free_left, free = mon.uptime_checks_free, {}
+        for res in sorted(ordered, key=lambda r: not counts[r.address][1]):  # stable: by address within each
+            free[res.address] = min(free_left, counts[res.address][0])
+            free_left -= free[res.address]
+        for res in ordered:
+            quantity, charged = counts[res.address][0], counts[res.address][0] - free[res.address]
+            if charged == 0:
+                self._add(res, "uptime check", ZERO, note="within the free allowance" if quantity else "")
+            elif free[res.address]:
+                self._add(res, "uptime check", mon.uptime_check_month, note=f"{free[res.address]} within the free allowance",
+                          monthly=_money(mon.uptime_check_month * charged))
             else:
                 self._add(res, "uptime check", mon.uptime_check_month)
 
@@ -411,7 +443,7 @@ class _StackEstimator:
     def other(self, res: Resource) -> None:
         note = self.prices.free_resources.get(res.type)
         if note is not None:
-            self._add(res, "free", ZERO, note=note)
+            self._add(res, "free", ZERO, note=note, count_matters=False)  # $0 times any count is $0
             return
         self._unknown(res, f"resource type {res.type} has no price in the price table ({self._table_files()})",
                       "If it costs nothing, list it under [free_resources]; otherwise price it in the table "
@@ -495,6 +527,7 @@ def estimate_stack(doc: StackDocument, prices: PriceTable | None = None) -> Stac
         budget_usd=_money(Decimal(str(raw_budget))) if valid else None,
         price_source=prices.meta.source,
         price_retrieved=prices.meta.retrieved.isoformat(),
+        price_tables=tuple((file, retrieved.isoformat() if retrieved else "") for file, retrieved in prices.sources),
     )
     findings = [*estimator.findings, _budget_finding(doc, cost, raw_budget, "budget_usd" in hub)]
     cost.findings = sorted(findings, key=Finding.sort_key)
@@ -515,13 +548,16 @@ class LineChange:
     address: str
     role: str
     change: str  # "added", "removed" or "changed"
-    before: Decimal
-    after: Decimal
+    before: Decimal | None  # None: that side could not be priced
+    after: Decimal | None
     before_description: str
     after_description: str
 
     @property
-    def delta(self) -> Decimal:
+    def delta(self) -> Decimal | None:
+        # An unknown side makes the difference unknown: read as $0 it would show a saving nobody made.
+        if self.before is None or self.after is None:
+            return None
         return self.after - self.before
 
 
@@ -533,11 +569,19 @@ class EnvironmentDiff:
     before_total: Decimal | None
     after_total: Decimal | None
     budget_usd: Decimal | None  # the head's budget (the base's when the environment was removed)
-    complete: bool  # False when either side has resources that could not be priced
+    before_complete: bool  # False when the base has resources that could not be priced: its total is a lower bound
+    after_complete: bool  # the same for the head
     changes: tuple[LineChange, ...]
 
     @property
-    def delta(self) -> Decimal:
+    def complete(self) -> bool:
+        return self.before_complete and self.after_complete
+
+    @property
+    def delta(self) -> Decimal | None:
+        """None when a changed resource has no price on one side; lines priced alike on both sides cancel out."""
+        if any(ch.delta is None for ch in self.changes):
+            return None
         return (self.after_total or ZERO) - (self.before_total or ZERO)
 
     @property
@@ -549,6 +593,7 @@ class EnvironmentDiff:
 class CostDiff:
     environments: tuple[EnvironmentDiff, ...]
     price_retrieved: str = ""  # date of the head's price table
+    price_tables: tuple[tuple[str, str], ...] = ()  # the head's price-table files, as in StackCost
 
     @property
     def before_total(self) -> Decimal:
@@ -559,7 +604,21 @@ class CostDiff:
         return sum((e.after_total or ZERO for e in self.environments), ZERO)
 
     @property
-    def delta(self) -> Decimal:
+    def before_complete(self) -> bool:
+        return all(e.before_complete for e in self.environments)
+
+    @property
+    def after_complete(self) -> bool:
+        return all(e.after_complete for e in self.environments)
+
+    @property
+    def complete(self) -> bool:
+        return self.before_complete and self.after_complete
+
+    @property
+    def delta(self) -> Decimal | None:
+        if any(e.delta is None for e in self.environments):
+            return None
         return self.after_total - self.before_total
 
 
@@ -575,15 +634,15 @@ def _line_changes(base: StackCost | None, head: StackCost | None) -> tuple[LineC
     changes = []
     for address in sorted(set(before) | set(after)):
         b, a = before.get(address), after.get(address)
-        if b and a and (b.monthly, b.description, b.quantity) == (a.monthly, a.description, a.quantity):
+        if b and a and (b.monthly, b.description, b.quantity, b.priced) == (a.monthly, a.description, a.quantity, a.priced):
             continue
         changes.append(
             LineChange(
                 address=address,
                 role=(a or b).role,
                 change="added" if b is None else "removed" if a is None else "changed",
-                before=b.monthly if b else ZERO,
-                after=a.monthly if a else ZERO,
+                before=None if b and not b.priced else b.monthly if b else ZERO,
+                after=None if a and not a.priced else a.monthly if a else ZERO,
                 before_description=_quantified(b),
                 after_description=_quantified(a),
             )
@@ -607,12 +666,14 @@ def diff(base: Sequence[StackCost], head: Sequence[StackCost]) -> CostDiff:
                 before_total=b.total if b else None,
                 after_total=a.total if a else None,
                 budget_usd=(a or b).budget_usd,
-                complete=all(c.complete for c in (a, b) if c is not None),
+                before_complete=b is None or b.complete,
+                after_complete=a is None or a.complete,
                 changes=changes,
             )
         )
     dated = next((c.price_retrieved for c in (*head, *base) if c.price_retrieved), "")
-    return CostDiff(environments=tuple(environments), price_retrieved=dated)
+    tables = next((c.price_tables for c in (*head, *base) if c.price_tables), ())
+    return CostDiff(environments=tuple(environments), price_retrieved=dated, price_tables=tables)
 
 
 # -- renderers ------------------------------------------------------------------------------------
@@ -626,8 +687,20 @@ def _usd(value: Decimal | None) -> str:
     return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
 
 
-def _signed(value: Decimal) -> str:
+def _signed(value: Decimal | None) -> str:
+    if value is None:
+        return "unknown"
     return f"+${value:,.2f}" if value > 0 else _usd(value)
+
+
+def _amount_or_unknown(value: Decimal | None) -> str:
+    """A resource's amount in a diff; None is a side without a price (not a missing side: that is $0)."""
+    return "unknown" if value is None else _usd(value)
+
+
+def _bound(text: str, complete: bool) -> str:
+    """A total (or its share of the budget) that leaves out unknown prices is a lower bound: say so."""
+    return text if complete or text == "—" else f"≥ {text}"
 
 
 def _percent(part: Decimal | None, whole: Decimal | None) -> str:
@@ -636,8 +709,8 @@ def _percent(part: Decimal | None, whole: Decimal | None) -> str:
     return f"{(part / whole * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)} %"
 
 
-def _relative(delta: Decimal, before: Decimal | None) -> str:
-    if before is None or before == 0 or delta == 0:
+def _relative(delta: Decimal | None, before: Decimal | None) -> str:
+    if delta is None or before is None or before == 0 or delta == 0:
         return ""
     pct = (delta / before * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     return f" ({'+' if pct > 0 else ''}{pct} %)"
@@ -653,11 +726,37 @@ def _status(cost: StackCost) -> str:
 
 def _price_note(report: Report) -> str:
     if isinstance(report, CostDiff):
-        retrieved = report.price_retrieved
+        retrieved, tables = report.price_retrieved, report.price_tables
     else:
         retrieved = next((c.price_retrieved for c in report if c.price_retrieved), "")
+        tables = next((c.price_tables for c in report if c.price_tables), ())
+    if len(tables) > 1:
+        # Prices from an override are not the checked-in table's: credit each file, with the date it gives.
+        credited = ", with overrides from ".join(f"{file} as of {day}" if day else file for file, day in tables)
+        return f"Monthly list prices in USD, before tax, credits and transfer overage ({credited})."
     dated = f" as of {retrieved}" if retrieved else ""
     return f"Monthly list prices in USD{dated}, before tax, credits and transfer overage (policies/price_table.toml)."
+
+
+# Under a diff whose totals leave out unknown prices.
+_DIFF_UNKNOWN_NOTE = ("Price unknown for some resources: totals marked ≥ are lower bounds, and a change to or from "
+                      "an unknown price has an unknown delta.")
+
+
+def _env_cells(env: EnvironmentDiff) -> tuple[str, str, str, str, str]:
+    """Before, after, delta (and its percentage), budget and % of budget of one environment in a diff."""
+    # A percentage of a lower bound overstates the change: only a complete base gets one.
+    relative = _relative(env.delta, env.before_total if env.before_complete else None)
+    return (_bound(_usd(env.before_total), env.before_complete), _bound(_usd(env.after_total), env.after_complete),
+            _signed(env.delta) + relative, _usd(env.budget_usd),
+            _bound(_percent(env.after_total, env.budget_usd), env.after_complete))
+
+
+def _total_cells(report: CostDiff) -> tuple[str, str, str]:
+    """Before, after, and the percentage of the delta over all environments of a diff."""
+    return (_bound(_usd(report.before_total), report.before_complete),
+            _bound(_usd(report.after_total), report.after_complete),
+            _relative(report.delta, report.before_total if report.before_complete else None))
 
 
 def _env_label(env: EnvironmentDiff) -> str:
@@ -680,10 +779,8 @@ def render_text(report: Report, *, detail: bool = True) -> str:
         summary = Table("Environment", "Before", "After", "Delta", "Budget", "% of budget", box=box.SIMPLE,
                         title="Estimated monthly cost change")
         for env in report.environments:
-            summary.add_row(_env_label(env), _usd(env.before_total), _usd(env.after_total),
-                            _signed(env.delta) + _relative(env.delta, env.before_total), _usd(env.budget_usd),
-                            _percent(env.after_total, env.budget_usd))
-        summary.add_row("Total", _usd(report.before_total), _usd(report.after_total), _signed(report.delta), "", "")
+            summary.add_row(_env_label(env), *_env_cells(env))
+        summary.add_row("Total", *_total_cells(report)[:2], _signed(report.delta), "", "")
         console.print(summary)
         for env in report.environments:
             if not env.changes:
@@ -692,8 +789,11 @@ def render_text(report: Report, *, detail: bool = True) -> str:
                           title_justify="left")
             table.columns[0].no_wrap = True
             for ch in env.changes:
-                table.add_row(ch.address, _change_text(ch), _usd(ch.before), _usd(ch.after), _signed(ch.delta))
+                table.add_row(ch.address, _change_text(ch), _amount_or_unknown(ch.before),
+                              _amount_or_unknown(ch.after), _signed(ch.delta))
             console.print(table)
+        if not report.complete:
+            console.print(_DIFF_UNKNOWN_NOTE)
         console.print(_price_note(report))
         return out.getvalue()
 
@@ -742,6 +842,11 @@ def _amount(value: Decimal) -> float:
     return float(value)
 
 
+def _maybe_amount(value: Decimal | None) -> float | None:
+    """An amount in a diff, null where a price is unknown."""
+    return None if value is None else float(value)
+
+
 def _line_json(line: CostLine) -> dict[str, Any]:
     return {
         "address": line.address,
@@ -762,6 +867,13 @@ def _finding_json(f: Finding) -> dict[str, Any]:
             "address": f.address, "message": f.message, "fix": f.fix, "file": f.file, "line": f.line}
 
 
+def _price_table_json(cost: StackCost) -> dict[str, Any]:
+    data: dict[str, Any] = {"source": cost.price_source, "retrieved": cost.price_retrieved}
+    if len(cost.price_tables) > 1:  # only with an override in effect: a report without one stays as it was
+        data["overrides"] = [{"file": file, "retrieved": day or None} for file, day in cost.price_tables[1:]]
+    return data
+
+
 def render_json(report: Report) -> str:
     """Machine-readable estimate or diff (amounts in USD per month, rounded to cents)."""
     if isinstance(report, CostDiff):
@@ -769,7 +881,8 @@ def render_json(report: Report) -> str:
             "kind": "cost_diff",
             "before_total_usd": _amount(report.before_total),
             "after_total_usd": _amount(report.after_total),
-            "delta_usd": _amount(report.delta),
+            "delta_usd": _maybe_amount(report.delta),
+            "complete": report.complete,  # False: the totals are lower bounds
             "environments": [
                 {
                     "environment": env.environment,
@@ -777,13 +890,13 @@ def render_json(report: Report) -> str:
                     "change": env.change,
                     "before_total_usd": None if env.before_total is None else _amount(env.before_total),
                     "after_total_usd": None if env.after_total is None else _amount(env.after_total),
-                    "delta_usd": _amount(env.delta),
+                    "delta_usd": _maybe_amount(env.delta),
                     "budget_usd": None if env.budget_usd is None else _amount(env.budget_usd),
                     "complete": env.complete,
                     "changes": [
                         {"address": ch.address, "role": ch.role, "change": ch.change,
-                         "before_usd": _amount(ch.before), "after_usd": _amount(ch.after),
-                         "delta_usd": _amount(ch.delta), "before": ch.before_description,
+                         "before_usd": _maybe_amount(ch.before), "after_usd": _maybe_amount(ch.after),
+                         "delta_usd": _maybe_amount(ch.delta), "before": ch.before_description,
                          "after": ch.after_description}
                         for ch in env.changes
                     ],
@@ -808,7 +921,7 @@ def render_json(report: Report) -> str:
                     "by_role_usd": {role: _amount(v) for role, v in cost.by_role.items()},
                     "lines": [_line_json(line) for line in cost.lines],
                     "findings": [_finding_json(f) for f in cost.findings],
-                    "price_table": {"source": cost.price_source, "retrieved": cost.price_retrieved},
+                    "price_table": _price_table_json(cost),
                 }
                 for cost in report
             ],
@@ -828,19 +941,19 @@ def render_markdown(report: Report) -> str:
                 "| Environment | Before | After | Delta | Budget | % of budget |",
                 "|---|---:|---:|---:|---:|---:|"]
         for env in report.environments:
-            out.append(f"| {_md(_env_label(env))} | {_usd(env.before_total)} | {_usd(env.after_total)} | "
-                       f"{_signed(env.delta)}{_relative(env.delta, env.before_total)} | {_usd(env.budget_usd)} | "
-                       f"{_percent(env.after_total, env.budget_usd)} |")
-        out.append(f"| **Total** | {_usd(report.before_total)} | {_usd(report.after_total)} | "
-                   f"**{_signed(report.delta)}**{_relative(report.delta, report.before_total)} | | |")
+            out.append(f"| {_md(_env_label(env))} | " + " | ".join(_env_cells(env)) + " |")
+        before, after, relative = _total_cells(report)
+        out.append(f"| **Total** | {before} | {after} | **{_signed(report.delta)}**{relative} | | |")
         for env in report.environments:
             if not env.changes:
                 continue
             out += ["", f"### {_md(env.label)}", "", "| Resource | Change | Before | After | Delta |",
                     "|---|---|---:|---:|---:|"]
             for ch in env.changes:
-                out.append(f"| `{ch.address}` | {_md(_change_text(ch))} | {_usd(ch.before)} | {_usd(ch.after)} | "
-                           f"{_signed(ch.delta)} |")
+                out.append(f"| `{ch.address}` | {_md(_change_text(ch))} | {_amount_or_unknown(ch.before)} | "
+                           f"{_amount_or_unknown(ch.after)} | {_signed(ch.delta)} |")
+        if not report.complete:
+            out += ["", _DIFF_UNKNOWN_NOTE.replace("Price unknown", "**Price unknown**", 1)]
         out += ["", f"<sub>{_price_note(report)}</sub>", ""]
         return "\n".join(out)
 

@@ -36,6 +36,8 @@ from policies.input_files import NESTED_TOO_DEEPLY, display_path, read_text
 
 DEFAULT_PRICE_TABLE = Path(__file__).with_name("price_table.toml")
 PRICE_TABLE_ENV = "HUB_PRICE_TABLE"
+# Said after an unreadable override's name when it came from the environment: the user must find the setting.
+_FROM_ENV = f" (from {PRICE_TABLE_ENV})"
 # The largest monthly budget anyone may declare: environments.toml refuses more, the gate reports more.
 MAX_BUDGET_USD = 10**12
 
@@ -124,6 +126,9 @@ class PriceTable(_Strict):
 
     # Files the table was built from, default first; not part of the TOML.
     _files: tuple[str, ...] = PrivateAttr(default=())
+    # The `[meta] retrieved` date each of those files sets itself (None if it sets none): a report credits
+    # an override beside the default, and the merged meta keeps only one date.
+    _retrieved_by_file: tuple[date | None, ...] = PrivateAttr(default=())
     # size() lookups by slug, built on first use (the estimator asks once per Droplet), with the
     # list they were built from: a model_copy with other rows must not answer from this one's.
     _sizes_by_slug: tuple[list[DropletSize], dict[str, DropletSize]] | None = PrivateAttr(default=None)
@@ -131,6 +136,12 @@ class PriceTable(_Strict):
     @property
     def files(self) -> tuple[str, ...]:
         return self._files
+
+    @property
+    def sources(self) -> tuple[tuple[str, date | None], ...]:
+        """Each file the table was built from, default first, with the date its own `[meta]` gives."""
+        dates = self._retrieved_by_file or (None,) * len(self._files)  # a table made by hand knows none
+        return tuple(zip(self._files, dates, strict=True))
 
     def size(self, slug: str) -> DropletSize | None:
         built = self._sizes_by_slug
@@ -166,8 +177,10 @@ def _check_rows(data: dict[str, Any], file: str) -> None:
     seen: set[str] = set()
     for i, row in enumerate(rows):
         slug = row.get("slug")
-        if not isinstance(slug, str) or not slug:
+        if slug is None or slug == "":
             raise PriceTableError(f"{file}: droplet_sizes[{i}].slug: missing; every size row needs a slug")
+        if not isinstance(slug, str):
+            raise PriceTableError(f"{file}: droplet_sizes[{i}].slug: expected a string, found {type(slug).__name__}")
         if slug in seen:
             raise PriceTableError(f"{file}: droplet_sizes[{i}].slug: {slug!r} appears twice")
         seen.add(slug)
@@ -259,24 +272,38 @@ def load_price_table(path: Path | None = None) -> PriceTable:
 
     Raises PriceTableError naming the file and field for unreadable files, bad TOML and bad values.
     """
+    if path is None and os.environ.get(PRICE_TABLE_ENV):
+        return _load(Path(os.environ[PRICE_TABLE_ENV]), _FROM_ENV)
+    return _load(path)
+
+
+def _load(path: Path | None, via: str = "") -> PriceTable:
     base_file = display_path(DEFAULT_PRICE_TABLE)
     base = _read_toml(DEFAULT_PRICE_TABLE)
     _check_rows(base, base_file)
-    via = ""
-    if path is None and os.environ.get(PRICE_TABLE_ENV):
-        path, via = Path(os.environ[PRICE_TABLE_ENV]), f" (from {PRICE_TABLE_ENV})"
     if path is None:
-        return _validate(base, (base_file,), None, [(base_file, i) for i in range(len(base.get("droplet_sizes", [])))])
+        table = _validate(base, (base_file,), None, [(base_file, i) for i in range(len(base.get("droplet_sizes", [])))])
+        table._retrieved_by_file = (_retrieved(base),)
+        return table
     override_file = display_path(path)
     override = _read_toml(path, via)
     _check_rows(override, override_file)
     merged, row_origins = _merge(base, override, base_file, override_file)
-    return _validate(merged, (base_file, override_file), override, row_origins)
+    table = _validate(merged, (base_file, override_file), override, row_origins)
+    table._retrieved_by_file = (_retrieved(base), _retrieved(override))
+    return table
+
+
+def _retrieved(data: dict[str, Any]) -> date | None:
+    """The `[meta] retrieved` date one file sets, if it sets one."""
+    meta = data.get("meta")
+    value = meta.get("retrieved") if isinstance(meta, dict) else None
+    return value if isinstance(value, date) else None
 
 
 @lru_cache(maxsize=8)
 def _cached_table(override: str | None) -> PriceTable:
-    return load_price_table(Path(override) if override else None)
+    return _load(Path(override), _FROM_ENV) if override else _load(None)
 
 
 def current_price_table() -> PriceTable:

@@ -343,3 +343,135 @@ def test_json_and_text_renderers(prices):
 
     change = json.loads(render_json(diff(costs, costs)))
     assert change["delta_usd"] == 0 and {e["change"] for e in change["environments"]} == {"unchanged"}
+
+
+def test_volume_without_size_says_so(prices):
+    def unsized(raw):
+        del raw["resource"]["digitalocean_volume"]["db_data"]["size"]
+    cost = estimate_stack(_with(unsized), prices)
+    [unknown] = _findings(cost, "HUB_COST_2")
+    assert unknown.message == "volume has no size set"
+    assert not _line(cost, "digitalocean_volume.db_data").priced
+
+
+def test_size_row_slug_that_is_not_a_string_says_so(tmp_path):
+    override = tmp_path / "slug.toml"
+    override.write_text('[[droplet_sizes]]\nslug = 5\nvcpus = 2\nmemory_gb = 4\ndisk_gb = 25\nprice_monthly = 42\n')
+    with pytest.raises(PriceTableError, match=r"slug\.toml: droplet_sizes\[0\]\.slug: expected a string, found int$"):
+        load_price_table(override)
+    override.write_text('[[droplet_sizes]]\nvcpus = 2\nmemory_gb = 4\ndisk_gb = 25\nprice_monthly = 42\n')
+    with pytest.raises(PriceTableError, match=r"slug\.toml: droplet_sizes\[0\]\.slug: missing; every size row needs a slug$"):
+        load_price_table(override)
+
+
+def test_missing_override_from_the_environment_names_the_variable_when_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv(pricing.PRICE_TABLE_ENV, str(tmp_path / "missing.toml"))
+    with pytest.raises(PriceTableError, match=r"missing\.toml \(from HUB_PRICE_TABLE\): file not found$"):
+        pricing.current_price_table()
+
+
+def test_free_types_with_unknown_count_are_free_and_priced_types_are_not(prices):
+    def unknown_counts(raw):
+        res = raw["resource"]
+        res["digitalocean_firewall"]["app_fw"]["for_each"] = "${var.envs}"
+        res.setdefault("digitalocean_tag", {})["t"] = {"name": "t", "count": "${var.n}"}
+        res["digitalocean_reserved_ip"]["spare"]["for_each"] = "${var.ips}"
+    cost = estimate_stack(_with(unknown_counts), prices)
+    assert _line(cost, "digitalocean_firewall.app_fw").priced and _line(cost, "digitalocean_tag.t").priced
+    # a priced type keeps the finding: its amount depends on the number of instances
+    assert [f.address for f in _findings(cost, "HUB_COST_2")] == ["digitalocean_reserved_ip.spare"]
+    assert not _line(cost, "digitalocean_reserved_ip.spare").priced
+
+
+def test_spaces_subscription_counts_bucket_instances(prices):
+    def buckets(raw):
+        raw["resource"]["digitalocean_spaces_bucket"] = {"a": {"count": 0}, "b": {"region": "fra1"}}
+    cost = estimate_stack(_with(buckets), prices)
+    assert _line(cost, "digitalocean_spaces_bucket.a").monthly == D("0.00")  # count 0 makes no bucket
+    assert _line(cost, "digitalocean_spaces_bucket.b").monthly == D("5.00")
+    assert cost.by_role["storage"] == D("5.00")
+
+    def three(raw):
+        raw["resource"]["digitalocean_spaces_bucket"] = {"a": {"count": 3}}
+    a = _line(estimate_stack(_with(three), prices), "digitalocean_spaces_bucket.a")
+    assert (a.quantity, a.monthly, a.description) == (3, D("5.00"), "Spaces buckets, one subscription (incl. 250 GiB)")
+
+    def unknown(raw):
+        raw["resource"]["digitalocean_spaces_bucket"] = {"a": {"count": 0}, "b": {"for_each": "${var.b}"}}
+    cost = estimate_stack(_with(unknown), prices)
+    assert [f.address for f in _findings(cost, "HUB_COST_2")] == ["digitalocean_spaces_bucket.b"]
+    b = _line(cost, "digitalocean_spaces_bucket.b")
+    assert (b.monthly, b.priced) == (D("5.00"), False)
+
+
+def test_uptime_check_allowance_counts_instances(prices):
+    def checks(raw):  # the table: 1 free, then $1 per check
+        raw["resource"]["digitalocean_uptime_check"] = {"a": {"count": 0}, "b": {"count": 5}, "c": {}}
+    cost = estimate_stack(_with(checks), prices)
+    b, c = _line(cost, "digitalocean_uptime_check.b"), _line(cost, "digitalocean_uptime_check.c")
+    assert (b.quantity, b.monthly, b.note) == (5, D("4.00"), "1 within the free allowance")
+    assert c.monthly == D("1.00")
+    assert cost.by_role["monitoring"] == D("5.00")
+    assert not _findings(cost, "HUB_COST_2")
+
+    def unknown(raw):  # a known check takes the allowance; the unknown one is still a finding
+        raw["resource"]["digitalocean_uptime_check"] = {"a": {"count": "${var.n}"}, "b": {}}
+    cost = estimate_stack(_with(unknown), prices)
+    assert [f.address for f in _findings(cost, "HUB_COST_2")] == ["digitalocean_uptime_check.a"]
+    assert _line(cost, "digitalocean_uptime_check.b").monthly == D("0.00")
+    a = _line(cost, "digitalocean_uptime_check.a")
+    assert (a.monthly, a.priced) == (D("1.00"), False)
+
+
+def test_diff_to_an_unknown_price_is_no_saving(prices):
+    def unknown_size(raw):
+        raw["resource"]["digitalocean_droplet"]["db"]["size"] = "s-99vcpu-1tb"
+    result = diff(estimate_many([_doc("production")], prices), estimate_many([_with(unknown_size)], prices))
+    [production] = result.environments
+    [db] = production.changes
+    assert (db.before, db.after, db.delta) == (D("81.90"), None, None)
+    assert (production.before_complete, production.after_complete, production.delta) == (True, False, None)
+    assert result.delta is None and not result.complete
+
+    md = render_markdown(result)
+    assert ("| `digitalocean_droplet.db` | changed: g-2vcpu-8gb + daily backups → s-99vcpu-1tb (price unknown) | "
+            "$81.90 | unknown | unknown |") in md
+    assert ("| production (price unknown for some resources) | $188.30 | ≥ $106.40 | unknown | $400.00 | ≥ 26.6 % |"
+            in md)
+    assert "| **Total** | $188.30 | ≥ $106.40 | **unknown** | | |" in md
+    assert "**Price unknown** for some resources: totals marked ≥ are lower bounds" in md
+    assert "-$81.90" not in md and "-$81.90" not in render_text(result)
+
+    data = json.loads(render_json(result))
+    assert (data["delta_usd"], data["complete"]) == (None, False)
+    [change] = data["environments"][0]["changes"]
+    assert (change["before_usd"], change["after_usd"], change["delta_usd"]) == (81.9, None, None)
+
+    # A known change beside an unknown price that did not change keeps its delta.
+    base = estimate_many([_with(unknown_size)], prices)
+    head = estimate_many([_with(lambda raw: (unknown_size(raw), _head_change(raw)))], prices)
+    [both] = diff(base, head).environments
+    assert both.delta == D("48.00") and not both.complete
+    assert "| ≥ $106.40 | ≥ $154.40 | +$48.00 | $400.00 | ≥ 38.6 % |" in render_markdown(diff(base, head))
+
+
+def test_price_note_credits_an_override_beside_the_default_table(tmp_path, prices):
+    override = tmp_path / "prices.toml"
+    override.write_text("[volumes]\nper_gib_month = 0.12\n")
+    costs = estimate_many([_doc("production")], load_price_table(override))
+    note = (f"Monthly list prices in USD, before tax, credits and transfer overage (policies/price_table.toml as of "
+            f"2026-11-27, with overrides from {override}).")
+    assert f"<sub>{note}</sub>" in render_markdown(costs)
+    assert f"<sub>{note}</sub>" in render_markdown(diff(estimate_many([_doc("production")], prices), costs))
+    assert json.loads(render_json(costs))["stacks"][0]["price_table"]["overrides"] == [
+        {"file": str(override), "retrieved": None}]
+
+    override.write_text("[meta]\nretrieved = 2027-01-15\n\n[volumes]\nper_gib_month = 0.12\n")
+    costs = estimate_many([_doc("production")], load_price_table(override))
+    assert f"with overrides from {override} as of 2027-01-15)." in render_markdown(costs)
+
+    # Without an override, the note and the JSON stay as they were.
+    plain = estimate_many([_doc("production")], prices)
+    assert ("<sub>Monthly list prices in USD as of 2026-11-27, before tax, credits and transfer overage "
+            "(policies/price_table.toml).</sub>") in render_markdown(plain)
+    assert json.loads(render_json(plain))["stacks"][0]["price_table"].keys() == {"source", "retrieved"}

@@ -4,6 +4,7 @@ suppressions on Checkov's findings too, and failing closed."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -176,7 +177,8 @@ def test_input_nested_past_the_parsers_limit_exits_2(tmp_path, file_name, conten
     fill = {"file": str(bad)}
     proc = gate(*(a.format(**fill) for a in args), tmp_path=tmp_path, **{k: v.format(**fill) for k, v in env.items()})
     assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert f"{bad}: nested too deeply to read" in proc.stderr and "Traceback" not in proc.stderr
+    named = f"{bad} (from HUB_PRICE_TABLE)" if "HUB_PRICE_TABLE" in env else str(bad)  # the setting, so it can be found
+    assert f"{named}: nested too deeply to read" in proc.stderr and "Traceback" not in proc.stderr
 
 
 @pytest.mark.parametrize(
@@ -515,6 +517,20 @@ def test_cost_command_and_diff(out, tmp_path):
     assert proc.returncode == 0, proc.stderr
     proc = gate("cost", str(out), "--base", str(out), "--format", "markdown", tmp_path=tmp_path)
     assert proc.returncode == 0 and "production" in proc.stdout
+
+
+def test_cost_diff_of_an_environment_on_one_side_shows_it_added_or_removed(out, tmp_path):
+    base = tmp_path / "base"
+    for env in ("development", "staging"):  # a pull request that adds production
+        shutil.copytree(out / "stacks" / env, base / "stacks" / env)
+    for head, before, change in ((out, base, "added"), (base, out, "removed")):
+        proc = gate("cost", str(head), "--base", str(before), "--env", "production", "--format", "json", tmp_path=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert [(e["environment"], e["change"]) for e in json.loads(proc.stdout)["environments"]] == [("production", change)]
+    proc = gate("cost", str(base), "--base", str(base), "--env", "production", tmp_path=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr == (f"error: --env: no stack named production on either side (head {base}: development, staging; "
+                           f"base {base}: development, staging)\n")
 
 
 def test_plan_command(tmp_path):
