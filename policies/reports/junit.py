@@ -1,8 +1,9 @@
 """JUnit XML report, for CI systems that show test results.
 
-One testsuite per stack, one testcase per (check, address). A testcase fails when any of its findings
-failed, is skipped when all of its non-passing findings are suppressed, and passes otherwise. Unusable-input
-errors go into an extra testsuite "gate errors" as testcases with an <error> element.
+One testsuite per stack, one testcase per (check, address). A testcase fails when any of its findings failed, is skipped when all of its
+non-passing findings are suppressed, and passes otherwise. Unusable-input errors go into an extra testsuite
+"gate errors" as testcases with an <error> element. Every name and text is cleaned of what XML 1.0 cannot
+carry, since stack and resource names come from files anyone can write.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from policies.reports import TOOL_NAME, GateResult, stack_label
 
 ERRORS_SUITE = "gate errors"
 
-# XML 1.0 cannot carry most control characters at all, and ElementTree does not remove them.
-_XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# XML 1.0 cannot carry most control characters nor lone surrogates at all, and ElementTree does not remove them.
+_XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def render(result: GateResult) -> str:
@@ -34,6 +35,7 @@ def render(result: GateResult) -> str:
         totals["errors"] += len(result.errors)
     for key, value in totals.items():
         root.set(key, str(value))
+    _clean_tree(root)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
@@ -44,8 +46,8 @@ def _stack_suite(stack: str, findings: list[Finding]) -> ET.Element:
         cases.setdefault((finding.check_id, finding.address), []).append(finding)
     suite = ET.Element("testsuite", name=stack_label(stack))
     failures = skipped = 0
-    for (check_id, address), case_findings in cases.items():
-        case = _testcase(stack, check_id, address, case_findings)
+    for case_findings in cases.values():
+        case = _testcase(stack, case_findings)
         suite.append(case)
         failures += case.find("failure") is not None
         skipped += case.find("skipped") is not None
@@ -56,25 +58,25 @@ def _stack_suite(stack: str, findings: list[Finding]) -> ET.Element:
     return suite
 
 
-def _testcase(stack: str, check_id: str, address: str, findings: list[Finding]) -> ET.Element:
+def _testcase(stack: str, findings: list[Finding]) -> ET.Element:
     first = findings[0]
     case = ET.Element(
         "testcase",
         classname=stack_label(stack),
-        name=f"{check_id} {address or '(stack-wide)'}",
-        file=_clean(first.file),
+        name=f"{first.check_id} {first.address or '(stack-wide)'}",
+        file=first.file,
         line=str(first.line),
     )
     failed = [f for f in findings if f.status is Status.FAILED]
     suppressed = [f for f in findings if f.status is Status.SUPPRESSED]
     if failed:
         element = ET.SubElement(
-            case, "failure", message=_clean(failed[0].message), type=failed[0].severity.value.upper()
+            case, "failure", message=failed[0].message, type=failed[0].severity.value.upper()
         )
-        element.text = _clean("\n\n".join(_describe(f) for f in failed))
+        element.text = "\n\n".join(_describe(f) for f in failed)
     elif suppressed:
         reasons = dict.fromkeys(f.suppression_reason for f in suppressed)  # unique, in order
-        ET.SubElement(case, "skipped", message=_clean("suppressed: " + "; ".join(reasons)))
+        ET.SubElement(case, "skipped", message="suppressed: " + "; ".join(reasons))
     return case
 
 
@@ -84,7 +86,7 @@ def _errors_suite(errors: list[str]) -> ET.Element:
     )
     for number, error in enumerate(errors, start=1):
         case = ET.SubElement(suite, "testcase", classname=ERRORS_SUITE, name=f"input error {number}")
-        ET.SubElement(case, "error", message=_clean(error), type="UnusableInput")
+        ET.SubElement(case, "error", message=error, type="UnusableInput")
     return suite
 
 
@@ -97,6 +99,15 @@ def _describe(finding: Finding) -> str:
     if finding.fix:
         lines.append(f"fix: {finding.fix}")
     return "\n".join(lines)
+
+
+def _clean_tree(root: ET.Element) -> None:
+    """Clean every attribute and text at once, so none that carries input (stack, address, message) is missed."""
+    for element in root.iter():
+        for key, value in element.attrib.items():
+            element.set(key, _clean(value))
+        if element.text:
+            element.text = _clean(element.text)
 
 
 def _clean(text: str) -> str:

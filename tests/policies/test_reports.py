@@ -268,6 +268,26 @@ def test_junit_reports_input_errors_as_errored_testcases():
     assert root.get("errors") == "2" and root.get("tests") == "7"
 
 
+# Names a hand-written cdk.tf.json can hold: control characters, XML and CDATA syntax, emoji, a lone surrogate.
+ODD_NAMES = ["ctl\x01name", "esc\x1b[2Kname", "cdata]]>end", "lt<name", "amp&name", "emoji😀name", "surrogate\ud800name"]
+
+
+@pytest.mark.parametrize("name", ODD_NAMES)
+def test_junit_is_well_formed_whatever_the_stack_and_resource_names(name):
+    finding = _finding(stack=name, address=f"digitalocean_firewall.{name}", construct_path=f"{name}/fw",
+                       message=f"opens {name}", fix=name)
+    suppressed = _finding(stack=name, check_id="HUB_LB_002", address=name, status=Status.SUPPRESSED,
+                          suppression_reason=name)
+    rendered = junit.render(GateResult(findings=[finding, suppressed], stacks=[name], errors=[name]))
+    root = ET.fromstring(rendered.encode("utf-8"))  # a lone surrogate left in would not even encode
+    suite = root.find("testsuite")
+    case = suite.find("testcase")
+    shown = re.sub("[\x01\x1b\ud800]", "\ufffd", name)  # what XML cannot carry becomes U+FFFD
+    for value in (suite.get("name"), case.get("classname"), case.get("name"), case.find("failure").text):
+        assert shown in value
+    assert root.find("testsuite/testcase/skipped").get("message") == f"suppressed: {shown}"
+
+
 # --- Markdown -------------------------------------------------------------------------------------
 
 
