@@ -1,6 +1,8 @@
 """JUnit XML report, for CI systems that show test results.
 
-One testsuite per stack, one testcase per (check, address). A testcase fails when any of its findings failed, is skipped when all of its
+One testsuite per stack, one testcase per (check, address); a finding without an address (a stack-wide
+verdict, or one about an entry of the suppressions file) is a testcase of its own, named by its file and
+line, so none hides another. A testcase fails when any of its findings failed, is skipped when all of its
 non-passing findings are suppressed, and passes otherwise. Unusable-input errors go into an extra testsuite
 "gate errors" as testcases with an <error> element. Every name and text is cleaned of what XML 1.0 cannot
 carry, since stack and resource names come from files anyone can write.
@@ -41,9 +43,9 @@ def render(result: GateResult) -> str:
 
 
 def _stack_suite(stack: str, findings: list[Finding]) -> ET.Element:
-    cases: dict[tuple[str, str], list[Finding]] = {}
-    for finding in findings:  # already in report order, so failing cases come first
-        cases.setdefault((finding.check_id, finding.address), []).append(finding)
+    cases: dict[tuple[str, str | int], list[Finding]] = {}
+    for position, finding in enumerate(findings):  # already in report order, so failing cases come first
+        cases.setdefault((finding.check_id, finding.address or position), []).append(finding)
     suite = ET.Element("testsuite", name=stack_label(stack))
     failures = skipped = 0
     for case_findings in cases.values():
@@ -63,7 +65,7 @@ def _testcase(stack: str, findings: list[Finding]) -> ET.Element:
     case = ET.Element(
         "testcase",
         classname=stack_label(stack),
-        name=f"{first.check_id} {first.address or '(stack-wide)'}",
+        name=f"{first.check_id} {first.address or _place(first)}",
         file=first.file,
         line=str(first.line),
     )
@@ -99,6 +101,11 @@ def _describe(finding: Finding) -> str:
     if finding.fix:
         lines.append(f"fix: {finding.fix}")
     return "\n".join(lines)
+
+
+def _place(finding: Finding) -> str:
+    """Where a finding without an address points: its file and line tell two suppression entries apart."""
+    return f"{finding.file}:{finding.line}" if finding.file else "(stack-wide)"
 
 
 def _clean_tree(root: ET.Element) -> None:

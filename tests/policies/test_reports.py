@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from policies.findings import Finding, Severity, Status
-from policies.reports import FORMATS, GateResult, render
+from policies.reports import FORMATS, STACKLESS_LABEL, GateResult, render
 from policies.reports import json_report, junit, markdown, sarif, text
 
 SARIF_SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
@@ -286,6 +286,24 @@ def test_junit_is_well_formed_whatever_the_stack_and_resource_names(name):
     for value in (suite.get("name"), case.get("classname"), case.get("name"), case.find("failure").text):
         assert shown in value
     assert root.find("testsuite/testcase/skipped").get("message") == f"suppressed: {shown}"
+
+
+def test_junit_gives_every_finding_without_an_address_its_own_testcase():
+    def unused(line: int) -> Finding:
+        return _finding(check_id="HUB_SUPPRESSION_UNUSED", stack="", address="", construct_path="",
+                        file="suppressions.toml", line=line, message=f"entry at line {line} covers no failed finding")
+
+    result = _result(findings=[*_result().findings, unused(3), unused(9)])
+    root = ET.fromstring(junit.render(result))
+    stackless = root.find(f"testsuite[@name='{STACKLESS_LABEL}']")
+    assert [case.get("name") for case in stackless.iter("testcase")] == [
+        "HUB_SUPPRESSION_UNUSED suppressions.toml:3",
+        "HUB_SUPPRESSION_UNUSED suppressions.toml:9",
+    ]
+    assert "line 9" in stackless.findall("testcase")[1].find("failure").get("message")
+    failed_in_json = json.loads(json_report.render(result))["summary"]["failed"]
+    # one testcase fewer: the two HUB_FW_001 findings on one firewall share one, as documented
+    assert int(root.get("failures")) == failed_in_json - 1 == 4
 
 
 # --- Markdown -------------------------------------------------------------------------------------
