@@ -10,6 +10,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from markdown_it import MarkdownIt
 
 from policies.findings import Finding, Severity, Status
 from policies.reports import FORMATS, STACKLESS_LABEL, GateResult, render
@@ -342,3 +343,59 @@ def test_markdown_appends_the_cost_section_and_lists_errors():
     output = markdown.render(_result(errors=["x.json: not | JSON"], cost_markdown="### Cost\n\n$12"))
     assert "- x.json: not \\| JSON" in output
     assert output.rstrip().endswith("$12")
+
+
+def _tables(output: str) -> list[list[list]]:
+    """Every table's body rows as a GFM renderer reads them: a list of cells, each an inline token."""
+    tables: list[list[list]] = []
+    in_body = False
+    for token in MarkdownIt("commonmark").enable("table").parse(output):
+        if token.type == "table_open":
+            tables.append([])
+        elif token.type in ("tbody_open", "tbody_close"):
+            in_body = token.type == "tbody_open"
+        elif in_body and token.type == "tr_open":
+            tables[-1].append([])
+        elif in_body and token.type == "inline":
+            tables[-1][-1].append(token)
+    return tables
+
+
+@pytest.mark.parametrize("line_break", ["\n", "\r", "\r\n", "\u2028"])
+def test_markdown_line_breaks_in_any_cell_neither_end_the_row_nor_open_html(line_break):
+    odd = _finding(address=f"digitalocean_firewall.a{line_break}<img src=x>", construct_path=f"p{line_break}<b>x</b>",
+                   message=f"one{line_break}| --- |{line_break}<script>alert(1)</script>", fix=f"a{line_break}b")
+    stack = _finding(stack=f"prod{line_break}<i>x</i>", check_id="HUB_LB_002", file=f"f{line_break}<u>.json")
+    output = markdown.render(GateResult(findings=[odd, stack], stacks=[odd.stack, stack.stack]))
+    summary, failed = _tables(output)
+    assert len(summary) == 2 and len(failed) == 2
+    assert all(len(row) == 7 for row in failed)
+    html = [child.content for row in summary + failed for cell in row for child in cell.children
+            if child.type == "html_inline"]
+    assert set(html) <= {"<br>"}
+    assert "<script>" in failed[0][5].content.replace("&lt;", "<")  # shown as text, not lost
+
+
+def test_markdown_code_spans_survive_backtick_runs():
+    assert markdown.code("a``b") == "``` a``b ```"
+    cell = _tables(f"| x |\n| --- |\n| {markdown.code('a``b<i>')} |\n")[0][0][0]
+    assert [(child.type, child.content) for child in cell.children] == [("code_inline", "a``b<i>")]
+
+
+def test_markdown_stays_under_githubs_comment_limit_and_counts_what_it_leaves_out():
+    long = "x" * 600
+    findings = [_finding(address=f"digitalocean_firewall.fw_{n}", message=long, fix=long) for n in range(140)]
+    findings += [_finding(address=f"digitalocean_firewall.ok_{n}", message=long, status=Status.SUPPRESSED,
+                          suppression_reason=long) for n in range(100)]
+    output = markdown.render(GateResult(findings=findings, stacks=["production"], cost_markdown="- cost " + long))
+    assert len(output) <= markdown.MAX_CHARS
+    _, failed, suppressed = _tables(output)
+    left_out = [int(n) for n in re.findall(r"… and (\d+) more", output)]
+    assert len(failed) + left_out[0] == 140 and len(suppressed) + left_out[1] == 100
+    assert len(failed) > 0 and output.rstrip().endswith("- cost " + long)
+
+
+def test_markdown_row_cap_still_applies_to_short_rows():
+    findings = [_finding(address=f"digitalocean_firewall.fw_{n}") for n in range(markdown.MAX_ROWS + 5)]
+    output = markdown.render(GateResult(findings=findings, stacks=["production"]))
+    assert len(_tables(output)[1]) == markdown.MAX_ROWS and "… and 5 more" in output
