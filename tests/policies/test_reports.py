@@ -139,6 +139,24 @@ def test_text_lists_errors_and_the_cost_section():
     assert output.rstrip().endswith("Monthly: $123")
 
 
+def test_text_shows_a_stack_name_with_brackets_as_written():
+    output = text.render(_result(findings=[_finding(stack="prod[red]")], stacks=["prod[red]"]), width=400)
+    assert "Stack prod[red]" in output and "FAIL prod[red]: 1 failed" in output
+
+
+@pytest.mark.parametrize("color", [False, True])
+def test_text_escapes_control_characters_so_the_terminal_only_shows_them(color):
+    odd = _finding(stack="prod\x1b[31m", address="digitalocean_firewall.a\x1b[2K\x01\x9b1A",
+                   message="line\nGate PASSED\rx", fix="\x07bell")
+    result = GateResult(findings=[odd], stacks=[odd.stack], errors=["x\x1b[1A.json: not JSON"], cost_text="a\nb\x1bc")
+    output = text.render(result, color=color, width=400)
+    printed = re.sub(r"\x1b\[[0-9;]*m", "", output)  # the colours rich itself writes, when asked to
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", printed)
+    assert "digitalocean_firewall.a\\x1b[2K\\x01\\x9b1A" in printed and "Stack prod\\x1b[31m" in printed
+    assert "line\\nGate PASSED\\rx" in printed and "ERROR x\\x1b[1A.json" in printed
+    assert printed.rstrip().endswith("a\nb\\x1bc")  # the cost section keeps its own lines
+
+
 # --- JSON -----------------------------------------------------------------------------------------
 
 
