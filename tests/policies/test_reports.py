@@ -6,6 +6,7 @@ import copy
 import json
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
@@ -252,6 +253,48 @@ def test_sarif_reports_input_errors_as_a_failed_invocation():
     invocation = json.loads(sarif.render(_result(errors=["x.json: not JSON"])))["runs"][0]["invocations"][0]
     assert invocation["executionSuccessful"] is False
     assert invocation["toolExecutionNotifications"][0]["message"]["text"] == "x.json: not JSON"
+
+
+def _fingerprints(*findings: Finding) -> list[str]:
+    log = json.loads(sarif.render(GateResult(findings=list(findings), stacks=["production"])))
+    assert _sarif_errors(log) == []
+    return [result["partialFingerprints"]["hubFinding/v2"] for result in log["runs"][0]["results"]]
+
+
+def test_sarif_fingerprint_ignores_the_message_so_a_price_change_keeps_the_alert():
+    def budget(total: str) -> Finding:
+        return _finding(check_id="HUB_COST_1", address="", construct_path="", line=1,
+                        message=f"estimated total {total} exceeds the budget of $100.00")
+
+    assert _fingerprints(budget("$120.00")) == _fingerprints(budget("$135.50"))
+    tag = dict(check_id="HUB_STACK_2", extra={"field": "tags", "tag": "hub:production:db"})
+    assert _fingerprints(_finding(message="tags: no Droplet carries it (carried: a, b)", **tag)) == \
+        _fingerprints(_finding(message="tags: no Droplet carries it (carried: a, b, c)", **tag))
+
+
+def test_sarif_fingerprint_tells_findings_on_one_resource_apart_by_their_extra_fields():
+    def coverage(field: str, message: str) -> Finding:
+        return _finding(check_id="HUB_STACK_2", message=message, extra={"field": field, "tag": "hub:production:db"})
+
+    same_message = _fingerprints(coverage("tags", "tag missing"), coverage("inbound_rule", "tag missing"))
+    assert len(set(same_message)) == 2 and all(f.endswith(":1") for f in same_message)
+    # new messages, which also change the findings' order in the run: the same two identities
+    assert set(_fingerprints(coverage("tags", "b"), coverage("inbound_rule", "a"))) == set(same_message)
+
+
+def test_sarif_fingerprints_are_unique_within_a_run_and_survive_suppression():
+    failed = _finding(extra={"rule": "inbound_rule[0]"})
+    suppressed = replace(failed, status=Status.SUPPRESSED, suppression_reason="Admin access is through the VPN",
+                         extra={**failed.extra, "suppressed_by": {"file": "suppressions.toml", "entry": 1}})
+    assert _fingerprints(failed) == _fingerprints(suppressed)
+    log = json.loads(sarif.render(_result()))
+    prints = [r["partialFingerprints"]["hubFinding/v2"] for r in log["runs"][0]["results"]]
+    assert len(prints) == len(set(prints)) == 4
+
+
+@pytest.mark.parametrize("name", ["ctl\x01name", "surrogate\ud800name", "emoji😀name"])
+def test_sarif_fingerprints_odd_names(name):
+    assert len(set(_fingerprints(_finding(address=name), _finding(address=name + "2")))) == 2
 
 
 # --- JUnit ----------------------------------------------------------------------------------------
