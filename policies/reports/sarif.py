@@ -8,8 +8,11 @@
 - Locations: the stack file as a relative URI with forward slashes plus the resource's start line,
   and two logical locations: the Terraform address (kind "resource") and the construct path
   (kind "construct", a tree path of its own that no SARIF kind describes).
-- `partialFingerprints["hubFinding/v1"]` identifies a result by stack, check, address, construct
-  path and message, not by line, so an alert keeps its identity when the synthesized JSON shifts.
+- `partialFingerprints["hubFinding/v2"]` identifies a result by stack, check, address, construct
+  path and the extra fields that tell findings on one resource apart (IDENTITY_EXTRA), not by line or
+  message, so an alert keeps its identity when the synthesized JSON shifts or a price in the message
+  changes. Findings that still share all of these are told apart by their occurrence in report order,
+  written after the hash as GitHub writes its own fingerprints ("<hash>:2").
 - Unusable-input errors become error notifications of a failed invocation.
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 from urllib.parse import quote
@@ -44,6 +48,15 @@ SECURITY_SEVERITY = {
 }
 _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(Severity)}  # critical first
 
+# Finding.extra fields that name what a finding is about within its resource: the field and tag (HUB_STACK_2),
+# the firewall rule, role and peer (HUB_STACK_3/4), the hostname, header and ruleset (HUB_STACK_1), the
+# suppressed check and target (suppression problems). Details of the verdict (sources, reasons, a firewall's
+# name, suppressed_by) are left out: when they change, it is still the same alert.
+IDENTITY_EXTRA = (
+    "field", "tag", "rule", "role", "peer", "hostname", "header", "ruleset", "ruleset_stack",
+    "suppressed_check", "target",
+)
+
 
 def render(result: GateResult) -> str:
     return json.dumps(to_log(result), indent=2, ensure_ascii=False) + "\n"
@@ -51,6 +64,7 @@ def render(result: GateResult) -> str:
 
 def to_log(result: GateResult) -> dict[str, Any]:
     findings = result.ordered_findings()
+    reported = [f for f in findings if f.status is not Status.PASSED]
     rules = _rules(findings)
     rule_index = {rule["id"]: index for index, rule in enumerate(rules)}
     invocation: dict[str, Any] = {"executionSuccessful": not result.errors}
@@ -66,7 +80,8 @@ def to_log(result: GateResult) -> dict[str, Any]:
                 "tool": {"driver": {"name": TOOL_NAME, "rules": rules}},
                 "invocations": [invocation],
                 "results": [
-                    _result(f, rule_index[f.check_id]) for f in findings if f.status is not Status.PASSED
+                    _result(f, rule_index[f.check_id], fingerprint)
+                    for f, fingerprint in zip(reported, _fingerprints(reported))
                 ],
             }
         ],
@@ -103,14 +118,14 @@ def _rule_name(title: str) -> str:
     return "".join(word[:1].upper() + word[1:] for word in re.findall(r"[A-Za-z0-9]+", title)) or "Check"
 
 
-def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
+def _result(finding: Finding, rule_index: int, fingerprint: str) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": finding.check_id,
         "ruleIndex": rule_index,
         "level": LEVELS[finding.severity],
         "message": {"text": finding.message or finding.title or finding.check_id},
         "locations": [_location(finding)],
-        "partialFingerprints": {"hubFinding/v1": _fingerprint(finding)},
+        "partialFingerprints": {"hubFinding/v2": fingerprint},
         "properties": {"stack": finding.stack, "severity": finding.severity.value, "source": finding.source},
     }
     if finding.status is Status.SUPPRESSED:
@@ -153,7 +168,19 @@ def artifact_uri(file: str) -> str:
     return quote(path.as_posix(), safe="/")
 
 
-def _fingerprint(finding: Finding) -> str:
-    parts = (finding.stack, finding.check_id, finding.address, finding.construct_path, finding.message)
-    identity = "\x1f".join(parts)
-    return hashlib.sha256(identity.encode("utf-8", "backslashreplace")).hexdigest()  # argv may hold undecodable bytes
+def _fingerprints(findings: list[Finding]) -> list[str]:
+    """One fingerprint per finding, unique within the run (see the module's docstring)."""
+    seen: Counter[str] = Counter()
+    prints = []
+    for finding in findings:
+        digest = _identity_hash(finding)
+        seen[digest] += 1
+        prints.append(f"{digest}:{seen[digest]}")
+    return prints
+
+
+def _identity_hash(finding: Finding) -> str:
+    extra = {key: finding.extra[key] for key in IDENTITY_EXTRA if key in finding.extra}
+    identity = [finding.stack, finding.check_id, finding.address, finding.construct_path, extra]
+    # JSON's ASCII escapes keep undecodable bytes from argv (lone surrogates) hashable
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode("ascii")).hexdigest()

@@ -2,11 +2,14 @@
 
 Rendered with rich into a string, so the command line can print it or write it to a file.
 Passed findings are left out unless asked for: Checkov alone passes hundreds of checks per stack.
+Every text from the input (stack and resource names, messages) is shown as rich Text, never read as markup,
+and with its control characters escaped, so a hand-written file cannot move the cursor or erase lines in a log.
 """
 
 from __future__ import annotations
 
 import io
+import re
 
 from rich.console import Console
 from rich.table import Table
@@ -26,6 +29,9 @@ _SEVERITY_STYLE = {
 }
 _STATUS_LABEL = {Status.FAILED: "FAIL", Status.SUPPRESSED: "SUPPRESSED", Status.PASSED: "PASS"}
 _STATUS_STYLE = {Status.FAILED: "bold red", Status.SUPPRESSED: "yellow", Status.PASSED: "green"}
+# C0 (ESC starts terminal escape sequences; line breaks could forge a report line), DEL and C1 (0x9b is CSI);
+# not tab, which rich expands.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 
 def render(result: GateResult, *, color: bool = False, show_passed: bool = False, width: int = DEFAULT_WIDTH) -> str:
@@ -45,18 +51,19 @@ def render(result: GateResult, *, color: bool = False, show_passed: bool = False
         if shown:
             console.print(_findings_table(stack, shown))
     for error in result.errors:
-        console.print(Text.assemble(("ERROR ", "bold red"), error))
+        console.print(Text.assemble(("ERROR ", "bold red"), visible(error)))
     for stack in result.stack_names():
         console.print(_stack_summary(result, stack))
     console.print(_gate_summary(result))
     if result.cost_text:
         console.print()
-        console.print(Text(result.cost_text))
+        console.print(Text("\n".join(visible(line) for line in result.cost_text.split("\n"))))
     return buffer.getvalue()
 
 
 def _findings_table(stack: str, findings: list[Finding]) -> Table:
-    table = Table(title=f"Stack {stack_label(stack)}", title_justify="left", show_lines=False, expand=False)
+    title = Text(f"Stack {visible(stack_label(stack))}")  # Text, not str: "prod[red]" is a name, not markup
+    table = Table(title=title, title_justify="left", show_lines=False, expand=False)
     for column in ("Status", "Severity", "Check"):
         table.add_column(column, no_wrap=True)
     for column in ("Address", "Construct path", "Location", "Message", "Fix"):
@@ -69,12 +76,12 @@ def _findings_table(stack: str, findings: list[Finding]) -> Table:
         table.add_row(
             Text(_STATUS_LABEL[finding.status], style=_STATUS_STYLE[finding.status]),
             Text(finding.severity.value.upper(), style=_SEVERITY_STYLE[finding.severity]),
-            Text(finding.check_id),
-            Text(finding.address or "-"),
-            Text(finding.construct_path or "-"),
-            Text(f"{finding.file}:{finding.line}" if finding.file else "-"),
-            Text(message),
-            Text(finding.fix or "-"),
+            Text(visible(finding.check_id)),
+            Text(visible(finding.address) or "-"),
+            Text(visible(finding.construct_path) or "-"),
+            Text(visible(f"{finding.file}:{finding.line}") if finding.file else "-"),
+            Text(visible(message)),
+            Text(visible(finding.fix) or "-"),
         )
     return table
 
@@ -84,7 +91,7 @@ def _stack_summary(result: GateResult, stack: str) -> Text:
     passed = result.stack_passed(stack)
     return Text.assemble(
         ("PASS" if passed else "FAIL", "bold green" if passed else "bold red"),
-        f" {stack_label(stack)}: {counts[Status.FAILED]} failed, "
+        f" {visible(stack_label(stack))}: {counts[Status.FAILED]} failed, "
         f"{counts[Status.SUPPRESSED]} suppressed, {counts[Status.PASSED]} passed",
     )
 
@@ -97,3 +104,8 @@ def _gate_summary(result: GateResult) -> Text:
         f": {result.stack_count()} stack(s), {counts[Status.FAILED]} failed, "
         f"{counts[Status.SUPPRESSED]} suppressed, {counts[Status.PASSED]} passed, {len(result.errors)} error(s)",
     )
+
+
+def visible(text: str) -> str:
+    """`text` with each control character shown as its Python escape, e.g. ESC as "\\x1b"."""
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)

@@ -6,13 +6,15 @@ import copy
 import json
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
 import pytest
+from markdown_it import MarkdownIt
 
 from policies.findings import Finding, Severity, Status
-from policies.reports import FORMATS, GateResult, render
+from policies.reports import FORMATS, STACKLESS_LABEL, GateResult, render
 from policies.reports import json_report, junit, markdown, sarif, text
 
 SARIF_SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
@@ -138,6 +140,24 @@ def test_text_lists_errors_and_the_cost_section():
     assert output.rstrip().endswith("Monthly: $123")
 
 
+def test_text_shows_a_stack_name_with_brackets_as_written():
+    output = text.render(_result(findings=[_finding(stack="prod[red]")], stacks=["prod[red]"]), width=400)
+    assert "Stack prod[red]" in output and "FAIL prod[red]: 1 failed" in output
+
+
+@pytest.mark.parametrize("color", [False, True])
+def test_text_escapes_control_characters_so_the_terminal_only_shows_them(color):
+    odd = _finding(stack="prod\x1b[31m", address="digitalocean_firewall.a\x1b[2K\x01\x9b1A",
+                   message="line\nGate PASSED\rx", fix="\x07bell")
+    result = GateResult(findings=[odd], stacks=[odd.stack], errors=["x\x1b[1A.json: not JSON"], cost_text="a\nb\x1bc")
+    output = text.render(result, color=color, width=400)
+    printed = re.sub(r"\x1b\[[0-9;]*m", "", output)  # the colours rich itself writes, when asked to
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", printed)
+    assert "digitalocean_firewall.a\\x1b[2K\\x01\\x9b1A" in printed and "Stack prod\\x1b[31m" in printed
+    assert "line\\nGate PASSED\\rx" in printed and "ERROR x\\x1b[1A.json" in printed
+    assert printed.rstrip().endswith("a\nb\\x1bc")  # the cost section keeps its own lines
+
+
 # --- JSON -----------------------------------------------------------------------------------------
 
 
@@ -235,6 +255,48 @@ def test_sarif_reports_input_errors_as_a_failed_invocation():
     assert invocation["toolExecutionNotifications"][0]["message"]["text"] == "x.json: not JSON"
 
 
+def _fingerprints(*findings: Finding) -> list[str]:
+    log = json.loads(sarif.render(GateResult(findings=list(findings), stacks=["production"])))
+    assert _sarif_errors(log) == []
+    return [result["partialFingerprints"]["hubFinding/v2"] for result in log["runs"][0]["results"]]
+
+
+def test_sarif_fingerprint_ignores_the_message_so_a_price_change_keeps_the_alert():
+    def budget(total: str) -> Finding:
+        return _finding(check_id="HUB_COST_1", address="", construct_path="", line=1,
+                        message=f"estimated total {total} exceeds the budget of $100.00")
+
+    assert _fingerprints(budget("$120.00")) == _fingerprints(budget("$135.50"))
+    tag = dict(check_id="HUB_STACK_2", extra={"field": "tags", "tag": "hub:production:db"})
+    assert _fingerprints(_finding(message="tags: no Droplet carries it (carried: a, b)", **tag)) == \
+        _fingerprints(_finding(message="tags: no Droplet carries it (carried: a, b, c)", **tag))
+
+
+def test_sarif_fingerprint_tells_findings_on_one_resource_apart_by_their_extra_fields():
+    def coverage(field: str, message: str) -> Finding:
+        return _finding(check_id="HUB_STACK_2", message=message, extra={"field": field, "tag": "hub:production:db"})
+
+    same_message = _fingerprints(coverage("tags", "tag missing"), coverage("inbound_rule", "tag missing"))
+    assert len(set(same_message)) == 2 and all(f.endswith(":1") for f in same_message)
+    # new messages, which also change the findings' order in the run: the same two identities
+    assert set(_fingerprints(coverage("tags", "b"), coverage("inbound_rule", "a"))) == set(same_message)
+
+
+def test_sarif_fingerprints_are_unique_within_a_run_and_survive_suppression():
+    failed = _finding(extra={"rule": "inbound_rule[0]"})
+    suppressed = replace(failed, status=Status.SUPPRESSED, suppression_reason="Admin access is through the VPN",
+                         extra={**failed.extra, "suppressed_by": {"file": "suppressions.toml", "entry": 1}})
+    assert _fingerprints(failed) == _fingerprints(suppressed)
+    log = json.loads(sarif.render(_result()))
+    prints = [r["partialFingerprints"]["hubFinding/v2"] for r in log["runs"][0]["results"]]
+    assert len(prints) == len(set(prints)) == 4
+
+
+@pytest.mark.parametrize("name", ["ctl\x01name", "surrogate\ud800name", "emoji😀name"])
+def test_sarif_fingerprints_odd_names(name):
+    assert len(set(_fingerprints(_finding(address=name), _finding(address=name + "2")))) == 2
+
+
 # --- JUnit ----------------------------------------------------------------------------------------
 
 
@@ -266,6 +328,44 @@ def test_junit_reports_input_errors_as_errored_testcases():
     suite = root.find(f"testsuite[@name='{junit.ERRORS_SUITE}']")
     assert [e.get("message") for e in suite.iter("error")] == ["a.json: not JSON", "b.json: empty"]
     assert root.get("errors") == "2" and root.get("tests") == "7"
+
+
+# Names a hand-written cdk.tf.json can hold: control characters, XML and CDATA syntax, emoji, a lone surrogate.
+ODD_NAMES = ["ctl\x01name", "esc\x1b[2Kname", "cdata]]>end", "lt<name", "amp&name", "emoji😀name", "surrogate\ud800name"]
+
+
+@pytest.mark.parametrize("name", ODD_NAMES)
+def test_junit_is_well_formed_whatever_the_stack_and_resource_names(name):
+    finding = _finding(stack=name, address=f"digitalocean_firewall.{name}", construct_path=f"{name}/fw",
+                       message=f"opens {name}", fix=name)
+    suppressed = _finding(stack=name, check_id="HUB_LB_002", address=name, status=Status.SUPPRESSED,
+                          suppression_reason=name)
+    rendered = junit.render(GateResult(findings=[finding, suppressed], stacks=[name], errors=[name]))
+    root = ET.fromstring(rendered.encode("utf-8"))  # a lone surrogate left in would not even encode
+    suite = root.find("testsuite")
+    case = suite.find("testcase")
+    shown = re.sub("[\x01\x1b\ud800]", "\ufffd", name)  # what XML cannot carry becomes U+FFFD
+    for value in (suite.get("name"), case.get("classname"), case.get("name"), case.find("failure").text):
+        assert shown in value
+    assert root.find("testsuite/testcase/skipped").get("message") == f"suppressed: {shown}"
+
+
+def test_junit_gives_every_finding_without_an_address_its_own_testcase():
+    def unused(line: int) -> Finding:
+        return _finding(check_id="HUB_SUPPRESSION_UNUSED", stack="", address="", construct_path="",
+                        file="suppressions.toml", line=line, message=f"entry at line {line} covers no failed finding")
+
+    result = _result(findings=[*_result().findings, unused(3), unused(9)])
+    root = ET.fromstring(junit.render(result))
+    stackless = root.find(f"testsuite[@name='{STACKLESS_LABEL}']")
+    assert [case.get("name") for case in stackless.iter("testcase")] == [
+        "HUB_SUPPRESSION_UNUSED suppressions.toml:3",
+        "HUB_SUPPRESSION_UNUSED suppressions.toml:9",
+    ]
+    assert "line 9" in stackless.findall("testcase")[1].find("failure").get("message")
+    failed_in_json = json.loads(json_report.render(result))["summary"]["failed"]
+    # one testcase fewer: the two HUB_FW_001 findings on one firewall share one, as documented
+    assert int(root.get("failures")) == failed_in_json - 1 == 4
 
 
 # --- Markdown -------------------------------------------------------------------------------------
@@ -304,3 +404,59 @@ def test_markdown_appends_the_cost_section_and_lists_errors():
     output = markdown.render(_result(errors=["x.json: not | JSON"], cost_markdown="### Cost\n\n$12"))
     assert "- x.json: not \\| JSON" in output
     assert output.rstrip().endswith("$12")
+
+
+def _tables(output: str) -> list[list[list]]:
+    """Every table's body rows as a GFM renderer reads them: a list of cells, each an inline token."""
+    tables: list[list[list]] = []
+    in_body = False
+    for token in MarkdownIt("commonmark").enable("table").parse(output):
+        if token.type == "table_open":
+            tables.append([])
+        elif token.type in ("tbody_open", "tbody_close"):
+            in_body = token.type == "tbody_open"
+        elif in_body and token.type == "tr_open":
+            tables[-1].append([])
+        elif in_body and token.type == "inline":
+            tables[-1][-1].append(token)
+    return tables
+
+
+@pytest.mark.parametrize("line_break", ["\n", "\r", "\r\n", "\u2028"])
+def test_markdown_line_breaks_in_any_cell_neither_end_the_row_nor_open_html(line_break):
+    odd = _finding(address=f"digitalocean_firewall.a{line_break}<img src=x>", construct_path=f"p{line_break}<b>x</b>",
+                   message=f"one{line_break}| --- |{line_break}<script>alert(1)</script>", fix=f"a{line_break}b")
+    stack = _finding(stack=f"prod{line_break}<i>x</i>", check_id="HUB_LB_002", file=f"f{line_break}<u>.json")
+    output = markdown.render(GateResult(findings=[odd, stack], stacks=[odd.stack, stack.stack]))
+    summary, failed = _tables(output)
+    assert len(summary) == 2 and len(failed) == 2
+    assert all(len(row) == 7 for row in failed)
+    html = [child.content for row in summary + failed for cell in row for child in cell.children
+            if child.type == "html_inline"]
+    assert set(html) <= {"<br>"}
+    assert "<script>" in failed[0][5].content.replace("&lt;", "<")  # shown as text, not lost
+
+
+def test_markdown_code_spans_survive_backtick_runs():
+    assert markdown.code("a``b") == "``` a``b ```"
+    cell = _tables(f"| x |\n| --- |\n| {markdown.code('a``b<i>')} |\n")[0][0][0]
+    assert [(child.type, child.content) for child in cell.children] == [("code_inline", "a``b<i>")]
+
+
+def test_markdown_stays_under_githubs_comment_limit_and_counts_what_it_leaves_out():
+    long = "x" * 600
+    findings = [_finding(address=f"digitalocean_firewall.fw_{n}", message=long, fix=long) for n in range(140)]
+    findings += [_finding(address=f"digitalocean_firewall.ok_{n}", message=long, status=Status.SUPPRESSED,
+                          suppression_reason=long) for n in range(100)]
+    output = markdown.render(GateResult(findings=findings, stacks=["production"], cost_markdown="- cost " + long))
+    assert len(output) <= markdown.MAX_CHARS
+    _, failed, suppressed = _tables(output)
+    left_out = [int(n) for n in re.findall(r"… and (\d+) more", output)]
+    assert len(failed) + left_out[0] == 140 and len(suppressed) + left_out[1] == 100
+    assert len(failed) > 0 and output.rstrip().endswith("- cost " + long)
+
+
+def test_markdown_row_cap_still_applies_to_short_rows():
+    findings = [_finding(address=f"digitalocean_firewall.fw_{n}") for n in range(markdown.MAX_ROWS + 5)]
+    output = markdown.render(GateResult(findings=findings, stacks=["production"]))
+    assert len(_tables(output)[1]) == markdown.MAX_ROWS and "… and 5 more" in output
