@@ -232,8 +232,10 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except (UsageError, GateInputError, PlanReadError, PriceTableError, SuppressionError) as exc:
+        from policies.reports.text import visible
+
         for line in str(exc).splitlines():
-            print(f"error: {line}", file=sys.stderr)
+            print(f"error: {visible(line)}", file=sys.stderr)  # a name from a file must not drive the terminal
         return EXIT_USAGE
     except SystemExit as exc:  # --help
         return int(exc.code or 0)

@@ -609,3 +609,10 @@ def test_the_plan_report_names_the_stateful_destroys_an_unprotected_environment_
     assert proc.returncode == 0, proc.stderr
     shown = " ".join(proc.stdout.split())  # the text report wraps long lines
     assert "is not protected; this plan destroys stateful resources: digitalocean_droplet.development_db_0" in shown
+
+
+def test_an_error_shows_control_characters_from_the_input_as_escapes(tmp_path):
+    stack = written(tmp_path / "stacks" / "web" / "cdk.tf.json", '{"resource": {"digitalocean_droplet": {"a\\u001b[2Kb": 5}}}')
+    proc = gate("check", str(stack), tmp_path=tmp_path)
+    assert proc.returncode == 2 and "\x1b" not in proc.stderr
+    assert "resource.digitalocean_droplet.a\\x1b[2Kb: expected an object" in proc.stderr
