@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from policies.findings import Finding, Severity, Status, location
 from policies.reports import GateResult
@@ -69,40 +70,46 @@ def _unknown_types(docs: list[StackDocument], checked_types: frozenset[str]) -> 
     ]
 
 
+def _config_blocks(doc: StackDocument) -> list[tuple[dict[str, Any], Any]]:
+    """(where the finding points, body to scan) for every block but resources: providers (each
+    aliased configuration), modules, data sources, the terraform block (backend, cloud), variable
+    defaults, outputs and locals, each with its Terraform address and line."""
+    def at(address: str, *key: str) -> dict[str, Any]:
+        line = doc.block_lines.get(key) or doc.block_lines.get(key[:1], 1)
+        return {**location(doc), "address": address, "line": line}
+
+    raw_locals = doc.raw.get("locals")
+    return [
+        *((location(doc, block), block.attrs) for block in (*doc.providers, *doc.modules, *doc.data_sources)),
+        *([(at("terraform", "terraform"), doc.raw["terraform"])] if doc.raw.get("terraform") else []),
+        *((at(f"variable.{name}", "variable", name), {name: body.get("default")})  # the name tells a password
+          for name, body in doc.variables.items() if isinstance(body, dict)),
+        *((at(f"output.{name}", "output", name), body) for name, body in doc.outputs.items()),
+        *((at(f"local.{name}", "locals", name), {name: body})
+          for name, body in (raw_locals.items() if isinstance(raw_locals, dict) else ())),
+    ]
+
+
 def _config_secrets(docs: list[StackDocument]) -> list[Finding]:
-    """Everything but resources, which the per-resource check HUB_GEN_1 scans: provider blocks, the
-    terraform block (backend, cloud), variable defaults, outputs, locals, module inputs, data sources."""
+    """HUB_GEN_2 on everything but resources, which the per-resource check HUB_GEN_1 scans: one
+    failed finding per block that holds a secret-looking literal, else one passed finding per stack."""
     from policies.secrets import find_secrets
 
+    fix = ("Read tokens and keys from the environment (DIGITALOCEAN_TOKEN, CLOUDFLARE_API_TOKEN, AWS_* for "
+           "Spaces) or from sensitive variables without defaults, and pass them on as references.")
     findings = []
     for doc in docs:
-        places = {  # where the problems are shown, and the body to scan
-            "provider": doc.raw.get("provider", {}),
-            "terraform": doc.raw.get("terraform") or {},  # the backend, a cloud block's token, ...
-            "variable": {k: v.get("default") for k, v in doc.variables.items() if isinstance(v, dict)},
-            "output": doc.outputs,
-            "locals": doc.raw.get("locals") or {},
-            "module": doc.raw.get("module") or {},
-            "data": doc.raw.get("data") or {},
-        }
-        problems = [(where, f"{where}: {p}") for where, body in places.items() for p in find_secrets(body)]
-        first_block = tuple(problems[0][0].split(".")) if problems else ()
-        findings.append(
-            Finding(
-                check_id=SECRET_IN_CONFIG,
-                title=SECRET_IN_CONFIG_TITLE,
-                severity=Severity.CRITICAL,
-                stack=doc.name,
-                address="",
-                construct_path=doc.name,
-                file=doc.display_path,
-                line=doc.block_lines.get(first_block, 1),
-                message="; ".join(p for _, p in problems) if problems else "no secret-looking literal",
-                fix="Read tokens and keys from the environment (DIGITALOCEAN_TOKEN, CLOUDFLARE_API_TOKEN, "
-                "AWS_* for Spaces) or from sensitive variables without defaults, and pass them on as references.",
-                status=Status.FAILED if problems else Status.PASSED,
-            )
-        )
+        failed = [
+            Finding(check_id=SECRET_IN_CONFIG, title=SECRET_IN_CONFIG_TITLE, severity=Severity.CRITICAL, **where,
+                    message="; ".join(problems), fix=fix)
+            for where, body in _config_blocks(doc)
+            if (problems := find_secrets(body))
+        ]
+        findings += failed or [
+            Finding(check_id=SECRET_IN_CONFIG, title=SECRET_IN_CONFIG_TITLE, severity=Severity.CRITICAL,
+                    **{**location(doc), "construct_path": doc.name}, message="no secret-looking literal", fix=fix,
+                    status=Status.PASSED)
+        ]
     return findings
 
 

@@ -414,18 +414,28 @@ def test_secrets_outside_resources_fail_the_stack_at_their_block(tmp_path):
         "module": {"m": {"source": "./m", "api_key": "abc123"}},
         "data": {"http": {"h": {"url": "https://example.com", "request_headers": {"Authorization": "Bearer " + "x1" * 10}}}},
         "terraform": {"cloud": {"organization": "hub", "token": "abcdefabcdef.atlasv1.abcdef"}},
+        "provider": {"digitalocean": [{"token": "${var.do_token}"}, {"alias": "west", "token": token}]},
+        "variable": {"db_password": {"type": "string", "default": "hunter22"}},
     }, indent=2))
     proc = gate("check", str(stack), "--format", "json", tmp_path=tmp_path)
     assert proc.returncode == 1, proc.stderr
-    [finding] = [f for f in json.loads(proc.stdout)["findings"] if f["check_id"] == "HUB_GEN_2"]
-    assert finding["status"] == "failed" and finding["line"] == stack.read_text().splitlines().index('  "terraform": {') + 1
-    assert finding["message"] == (
-        "terraform: cloud.token: literal value under the secret-like key 'token'; "
-        "output: token.value: looks like a DigitalOcean API token; "
-        "locals: db.admin_password: literal value under the secret-like key 'admin_password'; "
-        "module: m.api_key: literal value under the secret-like key 'api_key'; "
-        "data: http.h.request_headers.Authorization: looks like a bearer token"
-    )
+    lines = stack.read_text().splitlines()
+
+    def line_of(key: str) -> int:
+        return next(n for n, line in enumerate(lines, 1) if line.lstrip().startswith(f'"{key}": {{'))
+
+    found = {(f["address"], f["line"], f["message"]) for f in json.loads(proc.stdout)["findings"]
+             if f["check_id"] == "HUB_GEN_2" and f["status"] == "failed"}
+    assert found == {  # one finding per block, at its address and line, so each can be fixed or suppressed
+        ("terraform", line_of("terraform"), "cloud.token: literal value under the secret-like key 'token'"),
+        ("output.token", line_of("token"), "value: looks like a DigitalOcean API token"),
+        ("local.db", line_of("db"), "db.admin_password: literal value under the secret-like key 'admin_password'"),
+        ("module.m", line_of("m"), "api_key: literal value under the secret-like key 'api_key'"),
+        ("data.http.h", line_of("h"), "request_headers.Authorization: looks like a bearer token"),
+        ("provider.digitalocean.west", lines.index('        "alias": "west",'), "token: looks like a DigitalOcean API token"),
+        ("variable.db_password", line_of("db_password"),
+         "db_password: literal value under the secret-like key 'db_password'"),
+    }
     assert token not in proc.stdout
 
 
