@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 MAX_PORT = 65535
+PROTOCOLS = ("tcp", "udp", "icmp")  # what a DigitalOcean firewall rule takes
 _RANGE = re.compile(r"^\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?$")
 
 

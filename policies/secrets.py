@@ -23,12 +23,13 @@ def value(conf: dict[str, Any], key: str, default: Any = None) -> Any:
     return default if raw is None else raw
 
 
-_REFERENCE = re.compile(r"\$\{.*\}", re.DOTALL)
+_REFERENCE = re.compile(r"[$%]\{.*\}", re.DOTALL)
 
 
 def is_reference(text: Any) -> bool:
-    """Whether a value contains a Terraform `${...}` expression, so its real value is unknown here."""
-    return isinstance(text, str) and "${" in text and bool(_REFERENCE.search(text))  # `in` first: C-fast
+    """Whether a value holds a Terraform `${...}` interpolation or `%{...}` template directive
+    (`%{if x}tcp%{endif}`), so its real value is unknown here."""
+    return isinstance(text, str) and ("${" in text or "%{" in text) and bool(_REFERENCE.search(text))  # `in`: C-fast
 
 
 # --- Secrets -------------------------------------------------------------------------------------

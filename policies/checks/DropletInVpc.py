@@ -23,6 +23,9 @@ class DropletInVpc(HubResourceCheck):
     def scan_resource_conf(self, conf):
         self.evaluated_keys = ["vpc_uuid"]
         vpc = value(conf, "vpc_uuid")
+        if isinstance(vpc, str) and "%{" in vpc:  # a template directive may well make it empty
+            self.fail(f"vpc_uuid {vpc!r} is decided by a template directive; reference the VPC's id instead")
+            return CheckResult.FAILED
         if isinstance(vpc, str) and vpc.strip():
             return CheckResult.PASSED
         self.fail("vpc_uuid is not set")

@@ -7,12 +7,12 @@ try:
 except ModuleNotFoundError:  # loaded by Checkov from --external-checks-dir as a loose file
     from _rules import CheckResult, HubResourceCheck, Severity, droplet_tag_values, is_true
 
-PRODUCTION = "production"
+PRODUCTION = {"production", "prod", "prd"}  # how env tags spell production
 
 
 class DropletProductionBackups(HubResourceCheck):
     hub_severity = Severity.MEDIUM
-    hub_fix = "Set backups = true (and a backup_policy) on droplets tagged env:production."
+    hub_fix = "Set backups = true (and a backup_policy) on droplets tagged env:production (or env:prod)."
 
     def __init__(self) -> None:
         super().__init__(
@@ -24,11 +24,12 @@ class DropletProductionBackups(HubResourceCheck):
 
     def scan_resource_conf(self, conf):
         self.evaluated_keys = ["tags", "backups"]
-        if PRODUCTION not in droplet_tag_values(conf, "env"):
+        production = sorted(PRODUCTION.intersection(droplet_tag_values(conf, "env")))
+        if not production:
             return CheckResult.PASSED  # the rule is about production only
         if is_true(conf, "backups"):
             return CheckResult.PASSED
-        self.fail("tagged env:production but backups is not true")
+        self.fail(f"tagged env:{production[0]} but backups is not true")
         return CheckResult.FAILED
 
 

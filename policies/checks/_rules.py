@@ -32,7 +32,7 @@ except ModuleNotFoundError:  # loaded as a loose file by Checkov: the project ro
 
 # Light helpers shared with the gate, which must not import Checkov to read a provider block.
 from policies.dynamic_blocks import dynamic_templates  # noqa: E402
-from policies.ports import ALL_PORTS, PortRange, parse_port_range  # noqa: E402
+from policies.ports import ALL_PORTS, PROTOCOLS, PortRange, parse_port_range  # noqa: E402
 from policies.secrets import find_secrets, is_reference, serialized, value  # noqa: E402
 
 __all__ = [
@@ -402,8 +402,10 @@ def _read_firewall_rules(raw: Any, direction: str) -> list[FirewallRule]:
 
 @lru_cache(maxsize=256)
 def _protocol(raw: str) -> str | None:
-    """The protocol, lower-cased; None when a reference decides it (then it may be any)."""
-    return None if is_reference(raw) else raw.strip().lower()
+    """The protocol, lower-cased; None (it may be any) when an expression decides it or it is no
+    protocol a firewall knows, which Terraform would fail on or read differently."""
+    protocol = raw.strip().lower()
+    return protocol if protocol in PROTOCOLS else None
 
 
 def _rule_ports(raw: Any) -> tuple[PortRange, str]:

@@ -17,11 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from policies.input_files import json_type
 from policies.stack_document import StackDocument, StackReadError
 from policies.stack_rules._per_stack import once
-from policies.ports import PortRange, parse_port_range
+from policies.ports import PROTOCOLS, PortRange, parse_port_range
 from policies.secrets import serialized
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-PROTOCOLS = ("tcp", "udp", "icmp")
 
 
 class GraphEdge(BaseModel):

@@ -8,8 +8,8 @@ from typing import Any, NamedTuple
 from policies.dynamic_blocks import dynamic_templates
 from policies.stack_document import Resource, StackDocument
 from policies.stack_rules._per_stack import once
-from policies.ports import ALL_PORTS, PortRange, parse_port_range
-from policies.stack_rules._values import blocks, is_reference, is_string_list, string_list
+from policies.ports import ALL_PORTS, PROTOCOLS, PortRange, parse_port_range
+from policies.stack_rules._values import blocks, is_string_list, string_list
 
 INBOUND, OUTBOUND = "inbound", "outbound"
 
@@ -102,5 +102,7 @@ def _read_rules(doc: StackDocument, firewall: Resource, direction: str) -> list[
 
 @lru_cache(maxsize=256)
 def _protocol(raw: str) -> str | None:
-    """The protocol, lower-cased; None when a Terraform expression decides it."""
-    return None if is_reference(raw) else raw.strip().lower()
+    """The protocol, lower-cased; None (it may be any) when an expression decides it or it is no
+    protocol a firewall knows."""
+    protocol = raw.strip().lower()
+    return protocol if protocol in PROTOCOLS else None
