@@ -77,15 +77,20 @@ def _reference_pattern(resource_type: str) -> re.Pattern[str]:
     return re.compile(r"(?<![\w.])" + re.escape(resource_type) + r"\.([A-Za-z_][\w-]*)")
 
 
+# Exactly `${digitalocean_tag.<name>.name}` or `.id` (a tag's id is its name); in a function or a
+# conditional the value is something else, so it stays an unresolved expression.
+_TAG_REFERENCE = re.compile(r"\$\{\s*digitalocean_tag\.([A-Za-z_][\w-]*)\.(?:name|id)\s*\}")
+
+
 def resolve_tag(doc: StackDocument, tag: str) -> str:
     """A tag's literal name: a reference to a `digitalocean_tag` resource of the stack becomes that
     tag's literal `name`; anything else is returned as written."""
     if not isinstance(tag, str) or "digitalocean_tag." not in tag:
         return tag  # no reference to a tag resource (the usual case): nothing to resolve
-    names = referenced_names(tag, "digitalocean_tag")
-    if len(names) == 1 and tag.startswith("${") and tag.endswith("}"):
-        target = doc.by_address(f"digitalocean_tag.{names[0]}")
-        name = target.attrs.get("name") if target else None
+    match = _TAG_REFERENCE.fullmatch(tag)
+    if match:
+        target = doc.by_address(f"digitalocean_tag.{match.group(1)}")
+        name = target.attrs.get("name") if target and exists(target) else None
         if isinstance(name, str) and not is_reference(name):
             return name
     return tag
@@ -96,7 +101,30 @@ def droplet_tags(doc: StackDocument, droplet: Resource) -> set[str]:
     return {resolve_tag(doc, tag) for tag in string_list(doc, droplet, droplet.attrs, "tags")}
 
 
+def _literal_count(res: Resource) -> int | None:
+    """How many instances a resource makes, when `count` or `for_each` says so literally; else None."""
+    attrs = res.attrs
+    if "for_each" in attrs:
+        for_each = attrs["for_each"]
+        return len(for_each) if isinstance(for_each, (dict, list)) else None
+    count = attrs.get("count", 1)
+    if isinstance(count, str) and count.strip().isdigit():
+        count = int(count)  # Terraform converts "0" to a number
+    return count if isinstance(count, int) and not isinstance(count, bool) and count >= 0 else None
+
+
 def exists(res: Resource) -> bool:
-    """False only for a resource whose `count` is a literal 0 (it creates nothing)."""
-    count = res.attrs.get("count")
-    return not (isinstance(count, int) and not isinstance(count, bool) and count == 0)
+    """False only for a resource that certainly creates nothing (a literal count of 0, an empty
+    literal for_each); one whose count is an expression may exist, so it is judged."""
+    return _literal_count(res) != 0
+
+
+def certainly_exists(res: Resource) -> bool:
+    """Whether the resource certainly creates at least one instance: what protects, must exist."""
+    count = _literal_count(res)
+    return count is not None and count > 0
+
+
+def instance_count(res: Resource) -> int | None:
+    """The literal number of instances (1 without count or for_each), or None when it is an expression."""
+    return _literal_count(res)

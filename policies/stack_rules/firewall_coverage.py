@@ -9,12 +9,15 @@ Per-resource checks cannot see either, because both need the whole stack.
 from __future__ import annotations
 
 import difflib
+import re
 
 from policies.findings import Finding, Severity
 from policies.stack_document import Resource, StackDocument
 from policies.stack_rules._findings import RuleFindings
 from policies.stack_rules._firewall_rules import INBOUND, OUTBOUND, firewall_rules
-from policies.stack_rules._values import droplet_tags, exists, is_reference, referenced_names, resolve_tag, string_list
+from policies.stack_rules._values import (
+    certainly_exists, droplet_tags, exists, instance_count, is_reference, resolve_tag, string_list,
+)
 
 RULE_ID = "HUB_STACK_2"
 TITLE = "Every Droplet is behind a firewall, and every targeted tag exists"
@@ -39,6 +42,26 @@ def _named_tags(doc: StackDocument, firewall: Resource) -> list[tuple[str, str]]
     return named
 
 
+# `${digitalocean_droplet.web.id}`, `.web[*].id`, `.web.*.id` or `.web[0].id`: one Droplet resource's ids.
+_DROPLET_IDS = re.compile(r"\$\{\s*digitalocean_droplet\.([A-Za-z_][\w-]*)(\[\*\]|\.\*|\[(\d+)\])?\.id\s*\}")
+
+
+def _droplets_listed_whole(doc: StackDocument, droplet_ids: list[str]) -> set[str]:
+    """The Droplet resources whose every instance a firewall's droplet_ids lists. `web[0]` lists
+    all of `web` only when `web` makes one instance; an id inside a function or a conditional
+    lists nothing for sure."""
+    listed = set()
+    for item in droplet_ids:
+        match = _DROPLET_IDS.fullmatch(item.strip())
+        if not match:
+            continue
+        name, index = match.group(1), match.group(3)
+        droplet = doc.by_address(f"digitalocean_droplet.{name}")
+        if index is None or (index == "0" and droplet is not None and instance_count(droplet) == 1):
+            listed.add(name)
+    return listed
+
+
 def _why_missing(tag: str, carried: set[str]) -> str:
     if is_reference(tag):
         return f"tag {tag!r} is a Terraform expression that matches no Droplet tag of this stack"
@@ -60,9 +83,10 @@ def evaluate(doc: StackDocument, all_docs: list[StackDocument]) -> list[Finding]
     listed_droplets: set[str] = set()
     for firewall in firewalls:
         named = _named_tags(doc, firewall)
-        covering_tags |= {tag for field, tag in named if field == "tags"}
-        droplet_ids = string_list(doc, firewall, firewall.attrs, "droplet_ids")
-        listed_droplets |= set(referenced_names(droplet_ids, "digitalocean_droplet"))
+        if certainly_exists(firewall):  # a firewall whose count may be 0 protects nothing for sure
+            covering_tags |= {tag for field, tag in named if field == "tags"}
+            droplet_ids = string_list(doc, firewall, firewall.attrs, "droplet_ids")
+            listed_droplets |= _droplets_listed_whole(doc, droplet_ids)
         for field, tag in named:
             if tag not in carried:
                 message = f"{field}: {_why_missing(tag, carried)}"

@@ -361,6 +361,33 @@ def test_droplet_ids_and_tag_resources_count_as_coverage(checked_in_docs):
     assert failed(firewall_coverage.evaluate(doc, [doc])) == []
 
 
+@pytest.mark.parametrize("makes", [{"count": "${0}"}, {"count": "${var.db_firewalls}"}, {"for_each": {}}])
+def test_a_firewall_that_may_make_nothing_covers_nothing(checked_in_docs, makes):
+    raw = copy.deepcopy(checked_in_docs["staging"].raw)
+    raw["resource"]["digitalocean_firewall"]["firewalls_db"].update(makes)
+    doc = as_doc(raw, "staging")
+    [finding] = failed(firewall_coverage.evaluate(doc, [doc]))
+    assert finding.address == "digitalocean_droplet.db_1" and "no firewall covers this Droplet" in finding.message
+
+
+@pytest.mark.parametrize(("droplet_count", "listed", "covered"), [
+    (None, "${digitalocean_droplet.db_1[0].id}", True),  # one instance: index 0 is all of it
+    (2, "${digitalocean_droplet.db_1[0].id}", False),  # db_1[1] is left open
+    (2, "${digitalocean_droplet.db_1[*].id}", True),
+    (2, "${digitalocean_droplet.db_1.*.id}", True),
+    (None, "${var.primary ? digitalocean_droplet.db_1.id : digitalocean_droplet.search_1.id}", False),
+])
+def test_droplet_ids_cover_only_the_instances_they_list(checked_in_docs, droplet_count, listed, covered):
+    raw = copy.deepcopy(checked_in_docs["staging"].raw)
+    if droplet_count is not None:
+        raw["resource"]["digitalocean_droplet"]["db_1"]["count"] = droplet_count
+    db = raw["resource"]["digitalocean_firewall"]["firewalls_db"]
+    db["tags"], db["droplet_ids"] = [], [listed]
+    doc = as_doc(raw, "staging")
+    uncovered = [f.address for f in failed(firewall_coverage.evaluate(doc, [doc])) if "no firewall covers" in f.message]
+    assert uncovered == ([] if covered else ["digitalocean_droplet.db_1"])
+
+
 def test_firewall_peer_tag_of_a_missing_droplet_is_found(checked_in_docs):
     raw = copy.deepcopy(checked_in_docs["staging"].raw)
     raw["resource"]["digitalocean_droplet"]["search_1"]["count"] = 0  # search pool scaled to zero
