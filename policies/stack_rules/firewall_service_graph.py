@@ -21,9 +21,9 @@ from policies.stack_rules._context import GraphEdge, HubContext, hub_context, ne
 from policies.stack_rules._findings import RuleFindings
 from policies.stack_rules._firewall_rules import INBOUND, OUTBOUND, FirewallRule, firewall_rules
 from policies.stack_rules._generator import service_graph as graph_words
-from policies.stack_rules._per_stack import once_per_run
+from policies.stack_rules._per_stack import once, once_per_run
 from policies.ports import PortRange, describe, uncovered
-from policies.stack_rules._values import droplet_tags, exists, referenced_names, resolve_tag, string_list
+from policies.stack_rules._values import droplet_tags, exists, is_reference, referenced_names, resolve_tag, string_list
 
 RULE_ID = "HUB_STACK_3"
 TITLE = "Firewalls open only what the service graph declares"
@@ -43,10 +43,16 @@ class Peer(NamedTuple):  # a NamedTuple: rules hash thousands of them, and a tup
     is_role: bool
 
 
+# The graph's own words: a role of that name would read as the load balancer or the Internet.
+_GRAPH_WORDS = frozenset({graph_words.PUBLIC, graph_words.ADMIN, graph_words.LOAD_BALANCER, graph_words.INTERNET,
+                          graph_words.ALL_ROLES})
+
+
 def _role_of_tag(tag: str, env: str) -> str | None:
-    """`hub:<env>:<role>` and a colour pool's `hub:<env>:<role>:<colour>` name the role."""
+    """`hub:<env>:<role>` and a colour pool's `hub:<env>:<role>:<colour>` name the role (never one
+    of the graph's own words, which no role may take)."""
     parts = tag.split(":")
-    if len(parts) in (3, 4) and parts[0] == "hub" and parts[1] == env and parts[2]:
+    if len(parts) in (3, 4) and parts[0] == "hub" and parts[1] == env and parts[2] and parts[2] not in _GRAPH_WORDS:
         return parts[2]
     return None
 
@@ -177,13 +183,38 @@ def _undeclared(index: _GraphIndex, rule: FirewallRule, role: str, peer: Peer) -
     return f"{rule.protocol} {describe(left)}" if left else None
 
 
-def _firewall_roles(doc: StackDocument, firewall: Resource, env: str) -> set[str]:
+def _roles_by_tag(doc: StackDocument, env: str) -> dict[str, frozenset[str]]:
+    """Each tag the stack's Droplets carry, with the roles of the Droplets carrying it."""
+    def derive() -> dict[str, frozenset[str]]:
+        roles: dict[str, set[str]] = defaultdict(set)
+        for droplet in doc.of_type("digitalocean_droplet"):
+            if exists(droplet):
+                tags = droplet_tags(doc, droplet)
+                droplet_roles = {r for t in tags if (r := _role_of_tag(t, env))}
+                for tag in tags:
+                    roles[tag] |= droplet_roles
+        return {tag: frozenset(r) for tag, r in roles.items()}
+
+    return once(doc, ("roles_by_tag", env), derive)
+
+
+def _firewall_targets(doc: StackDocument, firewall: Resource, env: str) -> tuple[set[str], list[str]]:
+    """(the roles of every Droplet the firewall applies to, the targets that cannot be placed).
+
+    A firewall applies to each Droplet carrying one of its tags, whatever the tag: `env:production`
+    on the app firewall puts the database Droplets behind the app's openings too.
+    """
     tags = [resolve_tag(doc, t) for t in string_list(doc, firewall, firewall.attrs, "tags")]
+    by_tag = _roles_by_tag(doc, env)
     roles = {r for t in tags if (r := _role_of_tag(t, env))}
-    listed = referenced_names(string_list(doc, firewall, firewall.attrs, "droplet_ids"), "digitalocean_droplet")
-    for droplet_roles in _droplet_roles(doc, listed, env).values():
+    for tag in tags:
+        roles |= by_tag.get(tag, frozenset())
+    droplet_ids = string_list(doc, firewall, firewall.attrs, "droplet_ids")
+    for droplet_roles in _droplet_roles(doc, referenced_names(droplet_ids, "digitalocean_droplet"), env).values():
         roles |= droplet_roles
-    return roles
+    unplaced = [f"tag {t}" for t in tags if is_reference(t)]
+    unplaced += [f"droplet {d}" for d in droplet_ids if not referenced_names(d, "digitalocean_droplet")]
+    return roles, unplaced
 
 
 def _describe_peer(peer: Peer, shown: list[str], direction: str, role: str) -> str:
@@ -194,6 +225,12 @@ def _describe_peer(peer: Peer, shown: list[str], direction: str, role: str) -> s
 
 def evaluate(doc: StackDocument, all_docs: list[StackDocument]) -> list[Finding]:
     ctx = hub_context(doc)
+    firewalls = [f for f in doc.of_type("digitalocean_firewall") if exists(f)]
+    if ctx is not None and ctx.service_graph is None and firewalls:
+        # Stacks of this project always carry their graph: without it, their firewalls would pass unread.
+        message = (f'the stack carries hub context ("//".hub) but no service_graph, so its {len(firewalls)} '
+                   "firewall(s) cannot be compared with one")
+        return [RULE.failed(doc, None, message)]
     if ctx is None or ctx.service_graph is None:
         return [
             RULE.passed(
@@ -207,10 +244,13 @@ def evaluate(doc: StackDocument, all_docs: list[StackDocument]) -> list[Finding]
     graph = list(ctx.service_graph)
     index = _graph_index(all_docs, graph)
     findings: list[Finding] = []
-    firewalls = [f for f in doc.of_type("digitalocean_firewall") if exists(f)]
     for firewall in firewalls:
         name = firewall.attrs.get("name", firewall.name)
-        roles = _firewall_roles(doc, firewall, env)
+        roles, unplaced = _firewall_targets(doc, firewall, env)
+        if unplaced:
+            message = (f"firewall {name} applies to {', '.join(unplaced)}, which the gate cannot map to Droplets, so "
+                       "its openings cannot be compared with the service graph")
+            findings.append(RULE.failed(doc, firewall, message, firewall=name))
         if not roles:
             message = (
                 f"firewall {name} targets no hub:{env}:<role> tag or Droplet of a role, so its openings cannot be "

@@ -42,16 +42,19 @@ def _inside(address: str, admin_cidrs: tuple[str, ...]) -> bool:
 
 def evaluate(doc: StackDocument, all_docs: list[StackDocument]) -> list[Finding]:
     ctx = hub_context(doc)
-    if ctx is None or ctx.admin_cidrs is None:
+    if ctx is not None and ctx.admin_cidrs is None:
+        ctx = ctx.model_copy(update={"admin_cidrs": []})  # hub context without admin networks: SSH from none
+    if ctx is None:
         return [
             RULE.passed(
                 doc,
-                'Not run: the stack declares no admin networks ("//".hub.admin_cidrs), so SSH sources could not be '
-                "compared with them.",
+                'Not run: the stack carries no hub context ("//".hub), so SSH sources could not be compared with '
+                "its admin networks.",
                 severity=Severity.INFO,
             )
         ]
     admin_cidrs = tuple(ctx.admin_cidrs)
+    shown = ", ".join(admin_cidrs) or 'none ("//".hub declares no admin_cidrs)'
     findings: list[Finding] = []
     rules_seen = 0
     for firewall in (f for f in doc.of_type("digitalocean_firewall") if exists(f)):
@@ -68,11 +71,11 @@ def evaluate(doc: StackDocument, all_docs: list[StackDocument]) -> list[Finding]
             if outside:
                 message = (
                     f"firewall {name} {rule.field} opens SSH ({rule.describe()}) from {', '.join(outside)}, "
-                    f"outside the admin networks {', '.join(ctx.admin_cidrs)}"
+                    f"outside the admin networks {shown}"
                 )
                 findings.append(RULE.failed(doc, firewall, message, firewall=name, rule=rule.field, sources=outside))
     if not findings:
         findings.append(
-            RULE.passed(doc, f"{rules_seen} inbound rule(s) open SSH, all only from {', '.join(ctx.admin_cidrs)}.")
+            RULE.passed(doc, f"{rules_seen} inbound rule(s) open SSH, all only from {shown}.")
         )
     return findings

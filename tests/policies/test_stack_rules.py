@@ -453,7 +453,7 @@ def test_wider_outbound_opening_is_found(monkeypatch):
 def test_graph_rule_reports_what_it_cannot_place(checked_in_docs):
     raw = copy.deepcopy(checked_in_docs["production"].raw)
     firewalls = raw["resource"]["digitalocean_firewall"]
-    firewalls["firewalls_cache"]["tags"] = ["role:cache"]  # account-wide tag: no hub role
+    firewalls["firewalls_cache"]["tags"] = ["cache-servers"]  # a tag no Droplet carries: no role
     vpc_rule = {"protocol": "tcp", "port_range": "5432", "source_addresses": ["10.30.0.0/20"]}
     firewalls["firewalls_db"]["inbound_rule"].append(vpc_rule)
     doc = as_doc(raw, "production")
@@ -466,6 +466,55 @@ def test_graph_rule_reports_what_it_cannot_place(checked_in_docs):
         "firewall community-hub-production-db inbound_rule[3] opens tcp 5432 from 10.30.0.0/20 "
         "(nothing the graph names -> db), which the service graph does not declare",
     ]
+
+
+@pytest.mark.parametrize("target", ["env:production", "role:app"])
+def test_a_firewall_aimed_at_a_tag_other_roles_carry_is_judged_for_them(checked_in_docs, target):
+    raw = copy.deepcopy(checked_in_docs["production"].raw)
+    raw["resource"]["digitalocean_firewall"]["firewalls_app"]["tags"].append(target)
+    raw["resource"]["digitalocean_droplet"]["db_1"]["tags"].append("role:app")  # a mislabelled Droplet
+    doc = as_doc(raw, "production")
+    messages = [f.message for f in failed(firewall_service_graph.evaluate(doc, [doc]))]
+    assert any("(loadbalancer -> db), which the service graph does not declare" in m for m in messages), messages
+
+
+@pytest.mark.parametrize("target", [{"droplet_ids": ["${data.digitalocean_droplet.legacy.id}"]},
+                                    {"droplet_ids": ["123456"]}, {"tags": ["hub:production:app", "${var.extra}"]}])
+def test_a_firewall_target_the_gate_cannot_place_is_found(checked_in_docs, target):
+    raw = copy.deepcopy(checked_in_docs["production"].raw)
+    raw["resource"]["digitalocean_firewall"]["firewalls_app"].update(target)
+    doc = as_doc(raw, "production")
+    messages = [f.message for f in failed(firewall_service_graph.evaluate(doc, [doc]))]
+    assert any("which the gate cannot map to Droplets" in m for m in messages), messages
+
+
+def test_a_role_named_like_a_graph_word_is_no_role(checked_in_docs):
+    raw = copy.deepcopy(checked_in_docs["production"].raw)
+    raw["resource"]["digitalocean_droplet"]["search_1"]["tags"].append("hub:production:loadbalancer")
+    lb_like = {"protocol": "tcp", "port_range": "8080", "source_tags": ["hub:production:loadbalancer"]}
+    raw["resource"]["digitalocean_firewall"]["firewalls_app"]["inbound_rule"].append(lb_like)
+    doc = as_doc(raw, "production")
+    messages = [f.message for f in failed(firewall_service_graph.evaluate(doc, [doc]))]
+    assert any("from tag hub:production:loadbalancer (nothing the graph names -> app)" in m for m in messages), messages
+
+
+def test_a_tag_reference_inside_a_function_is_not_read_as_the_tag(checked_in_docs):
+    raw = copy.deepcopy(checked_in_docs["production"].raw)
+    raw["resource"]["digitalocean_tag"] = {"app": {"name": "hub:production:app"}}
+    rule = raw["resource"]["digitalocean_firewall"]["firewalls_db"]["inbound_rule"][0]
+    rule["source_tags"] = ['${replace(digitalocean_tag.app.name, "app", "monitoring")}']
+    doc = as_doc(raw, "production")
+    assert failed(firewall_service_graph.evaluate(doc, [doc]))
+
+
+def test_hub_context_without_graph_or_admin_networks_fails_closed(checked_in_docs):
+    raw = copy.deepcopy(checked_in_docs["production"].raw)
+    del raw["//"]["hub"]["service_graph"], raw["//"]["hub"]["admin_cidrs"]
+    doc = as_doc(raw, "production")
+    [graph] = firewall_service_graph.evaluate(doc, [doc])
+    assert graph.status is Status.FAILED and "no service_graph" in graph.message
+    ssh = failed(ssh_admin_sources.evaluate(doc, [doc]))
+    assert ssh and all('outside the admin networks none ("//".hub declares no admin_cidrs)' in f.message for f in ssh)
 
 
 def test_dynamic_rule_blocks_are_compared_with_the_graph_as_templates(checked_in_docs):
