@@ -29,6 +29,12 @@ class PortRange:
     def is_all(self) -> bool:
         return self.low <= 1 and self.high >= MAX_PORT
 
+    @property
+    def is_nearly_all(self) -> bool:
+        """Every port but at most the privileged ones below 1024 ("2-65535", "1024-65535"): as wide
+        open as all ports for what listens on a Droplet."""
+        return self.high - self.low + 1 >= MAX_PORT - 1023
+
     def __str__(self) -> str:
         if self.is_all:
             return "all ports"

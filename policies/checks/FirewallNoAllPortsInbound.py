@@ -23,8 +23,8 @@ class FirewallNoAllPortsInbound(HubResourceCheck):
     def scan_resource_conf(self, conf):
         self.evaluated_keys = ["inbound_rule"]
         for rule in firewall_rules(conf, "inbound"):
-            if rule.carries_ports and rule.ports.is_all:
-                self.fail(f"{rule.label()}: opens all ports")
+            if rule.carries_ports and rule.ports.is_nearly_all:
+                self.fail(f"{rule.label()}: opens {'all' if rule.ports.is_all else 'nearly all'} ports")
         return CheckResult.FAILED if self.details else CheckResult.PASSED
 
 

@@ -24,8 +24,10 @@ class FirewallOutboundNotWideOpen(HubResourceCheck):
         self.evaluated_keys = ["outbound_rule"]
         rules = firewall_rules(conf, "outbound")
         for protocol in ("tcp", "udp"):
-            if any(open_range.is_all for open_range in world_open_ports(rules, protocol)):
-                self.fail(f"outbound {protocol} on all ports is open to the whole Internet")
+            wide = [r for r in world_open_ports(rules, protocol) if r.is_nearly_all]
+            if wide:
+                ports = "all ports" if wide[0].is_all else f"ports {wide[0]}"
+                self.fail(f"outbound {protocol} on {ports} is open to the whole Internet")
         return CheckResult.FAILED if self.details else CheckResult.PASSED
 
 
