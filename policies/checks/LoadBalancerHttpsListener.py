@@ -32,7 +32,10 @@ class LoadBalancerHttpsListener(HubResourceCheck):
                 continue
             if protocol not in TLS_ENTRY_PROTOCOLS:
                 continue
-            has_certificate = any(str(value(rule, key, "")).strip() for key in ("certificate_name", "certificate_id"))
+            has_certificate = any(
+                isinstance(name, str) and name.strip() and "%{" not in name  # not false, not a template directive
+                for name in (value(rule, key) for key in ("certificate_name", "certificate_id"))
+            )
             if has_certificate or is_true(rule, "tls_passthrough"):
                 return CheckResult.PASSED
         self.fail("no forwarding_rule on 443 with entry_protocol https and a certificate or tls_passthrough")
