@@ -203,9 +203,11 @@ def test_cross_stack_ruleset_passes_with_its_owner_and_fails_without():
     assert finding.stack == "staging" and "zone communityhub.dev is owned by another stack" in finding.message
 
 
-def _with_rules(rules: list[dict]) -> StackDocument:
+def _with_rules(rules: list[dict], record_name: str | None = None) -> StackDocument:
     raw = json.loads((DATA / "later_rule_removes_xfo.cdk.tf.json").read_text())
     raw["resource"]["cloudflare_ruleset"]["edge_security_headers"]["rules"] = rules
+    if record_name is not None:
+        raw["resource"]["cloudflare_dns_record"]["edge_record_www"]["name"] = record_name
     return as_doc(raw, "production")
 
 
@@ -232,8 +234,8 @@ SET_XFO = {XFO: {"operation": "set", "value": "DENY"}}
 WWW_SOME_PATH = 'http.host eq "www.communityhub.org" and http.request.uri.path eq "/x"'
 
 
-def _header_problems(rules: list[dict]) -> list[tuple[str, str]]:
-    doc = _with_rules(rules)
+def _header_problems(rules: list[dict], record_name: str | None = None) -> list[tuple[str, str]]:
+    doc = _with_rules(rules, record_name)
     return [(f.extra["header"], f.message) for f in failed(security_headers.evaluate(doc, [doc]))]
 
 
@@ -316,6 +318,38 @@ def test_rules_for_other_hosts_and_provider_v4_header_blocks_are_understood():
 )
 def test_expression_coverage_of_a_hostname(expression, expected):
     assert applies_to(expression, "www.x.org") is expected
+
+
+@pytest.mark.parametrize(
+    "expression, expected",
+    [
+        ("true", Applies.ALL),
+        # No request's host is the pattern itself: naming it covers none of the hosts it serves.
+        ('http.host eq "*.x.org"', Applies.SOME),
+        ('http.host eq "admin.x.org"', Applies.SOME),
+        ('http.host eq "a.b.x.org"', Applies.SOME),
+        ('http.host eq "x.org"', Applies.NONE),
+        ('http.host eq "y.org"', Applies.NONE),
+        ('http.host ne "admin.x.org"', Applies.SOME),
+        ('http.host ne "y.org"', Applies.ALL),
+        ('http.host in {"a.x.org" "b.x.org"}', Applies.SOME),
+        ('http.host in {"x.org" "y.org"}', Applies.NONE),
+    ],
+)
+def test_expression_coverage_of_a_wildcard_hostname(expression, expected):
+    assert applies_to(expression, "*.x.org") is expected
+
+
+def test_a_wildcard_record_needs_rules_for_every_host_under_it():
+    wildcard = "*.communityhub.org"
+    assert _header_problems([_set_all()], wildcard) == []
+    # A rule naming the pattern runs for no request: every header is missing.
+    problems = _header_problems([_set_all(f'http.host eq "{wildcard}"')], wildcard)
+    assert sorted(h for h, _ in problems) == sorted(GOOD)
+    # admin.communityhub.org is one of the hosts the wildcard serves.
+    remove_csp = _rule('http.host eq "admin.communityhub.org"', {"Content-Security-Policy": {"operation": "remove"}})
+    problems = _header_problems([_set_all(), remove_csp], wildcard)
+    assert [h for h, _ in problems] == ["Content-Security-Policy"] and "removed by rules[1]" in problems[0][1]
 
 
 # -- HUB_STACK_2: firewall coverage and targeted tags ---------------------------------------------
