@@ -38,7 +38,6 @@ RESOURCE_TYPES = frozenset({"cloudflare_dns_record", "cloudflare_ruleset"})
 RULE = RuleFindings(RULE_ID, TITLE, SEVERITY, FIX)
 
 CSP, HSTS = "Content-Security-Policy", "Strict-Transport-Security"
-UNSAFE_SCRIPT_SOURCES = ("'unsafe-inline'", "'unsafe-eval'")
 RULESET_KIND = f"cloudflare_ruleset (kind {HEADER_RULESET_KIND}, phase {HEADER_RULESET_PHASE})"
 
 
@@ -61,14 +60,31 @@ def _hsts_directives(value: str) -> dict[str, str]:
     return found
 
 
+# Which directive governs what, in CSP3's fallback order: inline <script> elements, event-handler
+# attributes (onclick=...) and eval each use the first of their list that the policy has.
+INLINE_SCRIPT_FALLBACKS = {
+    "'unsafe-inline'": (
+        ("script-src-elem", "script-src", "default-src"),
+        ("script-src-attr", "script-src", "default-src"),
+    ),
+    "'unsafe-eval'": (("script-src", "default-src"),),
+}
+
+
 def _csp_problem(value: str) -> str | None:
     directives = _csp_directives(value)
-    source = "script-src" if "script-src" in directives else "default-src"
-    if source not in directives:
+    if "script-src" not in directives and "default-src" not in directives:
         return "restricts no scripts: it has neither script-src nor default-src"
-    unsafe = [s for s in UNSAFE_SCRIPT_SOURCES if s in directives[source]]
+    unsafe: dict[str, list[str]] = {}  # directive -> the unsafe sources in effect there
+    for source, fallback_lists in INLINE_SCRIPT_FALLBACKS.items():
+        for fallbacks in fallback_lists:
+            governing = next((d for d in fallbacks if d in directives), None)
+            sources = directives.get(governing, [])
+            if source not in sources or source in unsafe.get(governing, []):
+                continue
+            unsafe.setdefault(governing, []).append(source)
     if unsafe:
-        return f"allows {' and '.join(unsafe)} in {source}"
+        return "allows " + ", and ".join(f"{' and '.join(found)} in {d}" for d, found in unsafe.items())
     return None
 
 

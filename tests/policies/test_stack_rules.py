@@ -284,6 +284,27 @@ def test_header_values_are_judged_after_every_rule(rules, header, expected):
     assert expected in problems[0][1]
 
 
+CSP = "Content-Security-Policy"
+
+
+@pytest.mark.parametrize(
+    "csp, expected",
+    [
+        # <script> elements and event-handler attributes have directives of their own.
+        ("script-src 'self'; script-src-elem 'self' 'unsafe-inline'", "allows 'unsafe-inline' in script-src-elem"),
+        ("script-src 'self'; script-src-attr 'unsafe-inline'", "allows 'unsafe-inline' in script-src-attr"),
+        # ... and fall back to script-src, then default-src, when they are absent.
+        ("default-src 'unsafe-inline'; script-src-elem 'self'", "allows 'unsafe-inline' in default-src"),
+        ("default-src 'self'; script-src-elem 'self' 'unsafe-inline'; script-src-attr 'unsafe-inline'",
+         "allows 'unsafe-inline' in script-src-elem, and 'unsafe-inline' in script-src-attr"),
+    ],
+)
+def test_csp_unsafe_sources_are_found_where_they_apply(csp, expected):
+    problems = _header_problems([_set_all(**{CSP: csp})])
+    assert [h for h, _ in problems] == [CSP]
+    assert problems[0][1].split(": ", 1)[1].startswith(f"{CSP} {expected} (")
+
+
 def test_rules_for_other_hosts_and_provider_v4_header_blocks_are_understood():
     other_host = _rule('http.host eq "api.communityhub.org"', {XFO: {"operation": "remove"}})
     v4_headers = [{"name": name, "operation": "set", "value": value} for name, value in GOOD.items()]
