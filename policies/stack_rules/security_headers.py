@@ -69,6 +69,9 @@ INLINE_SCRIPT_FALLBACKS = {
     ),
     "'unsafe-eval'": (("script-src", "default-src"),),
 }
+# A nonce, a hash or 'strict-dynamic' makes CSP2+ browsers ignore 'unsafe-inline' in the same
+# directive (it stays only for older browsers): the usual backward-compatible policy.
+_DISABLES_UNSAFE_INLINE = re.compile(r"'(?:(?:nonce|sha256|sha384|sha512)-[a-z0-9+/_-]+={0,2}|strict-dynamic)'")
 
 
 def _csp_problem(value: str) -> str | None:
@@ -81,6 +84,8 @@ def _csp_problem(value: str) -> str | None:
             governing = next((d for d in fallbacks if d in directives), None)
             sources = directives.get(governing, [])
             if source not in sources or source in unsafe.get(governing, []):
+                continue
+            if source == "'unsafe-inline'" and any(_DISABLES_UNSAFE_INLINE.fullmatch(s) for s in sources):
                 continue
             unsafe.setdefault(governing, []).append(source)
     if unsafe:

@@ -297,12 +297,30 @@ CSP = "Content-Security-Policy"
         ("default-src 'unsafe-inline'; script-src-elem 'self'", "allows 'unsafe-inline' in default-src"),
         ("default-src 'self'; script-src-elem 'self' 'unsafe-inline'; script-src-attr 'unsafe-inline'",
          "allows 'unsafe-inline' in script-src-elem, and 'unsafe-inline' in script-src-attr"),
+        # A nonce in script-src does not reach a script-src-elem of its own.
+        ("script-src 'nonce-r4nd0m'; script-src-elem 'unsafe-inline'", "allows 'unsafe-inline' in script-src-elem"),
+        # A malformed nonce is no nonce, so 'unsafe-inline' holds; a nonce does nothing to 'unsafe-eval'.
+        ("script-src 'nonce-' 'unsafe-inline'", "allows 'unsafe-inline' in script-src"),
+        ("script-src 'nonce-r4nd0m' 'unsafe-inline' 'unsafe-eval'", "allows 'unsafe-eval' in script-src"),
     ],
 )
 def test_csp_unsafe_sources_are_found_where_they_apply(csp, expected):
     problems = _header_problems([_set_all(**{CSP: csp})])
     assert [h for h, _ in problems] == [CSP]
     assert problems[0][1].split(": ", 1)[1].startswith(f"{CSP} {expected} (")
+
+
+@pytest.mark.parametrize(
+    "csp",
+    [
+        "script-src 'nonce-r4nd0m' 'strict-dynamic' 'unsafe-inline'",
+        "script-src 'self' 'sha256-B2yPHKaXnvFWtRChIbabYmUBFZdVfKKXHbWtWidDVF8=' 'unsafe-inline'",
+        "default-src 'self'; script-src-elem 'nonce-r4nd0m' 'unsafe-inline'; script-src-attr 'sha384-abc' 'unsafe-inline'",
+        "script-src 'strict-dynamic' 'unsafe-inline' https:",
+    ],
+)
+def test_csp_unsafe_inline_beside_a_nonce_hash_or_strict_dynamic_is_ignored_by_browsers(csp):
+    assert _header_problems([_set_all(**{CSP: csp})]) == []
 
 
 def test_rules_for_other_hosts_and_provider_v4_header_blocks_are_understood():
