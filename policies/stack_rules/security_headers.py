@@ -51,13 +51,18 @@ def _csp_directives(value: str) -> dict[str, list[str]]:
     return found
 
 
-def _hsts_directives(value: str) -> dict[str, str]:
+def _hsts_directives(value: str) -> tuple[dict[str, str], list[str]]:
+    """Directive name -> its argument, and the names written more than once."""
     found: dict[str, str] = {}
+    repeated: list[str] = []
     for part in value.split(";"):
         name, _, argument = part.partition("=")
-        if name.strip():
-            found.setdefault(name.strip().lower(), argument.strip().strip('"'))
-    return found
+        name = name.strip().lower()
+        if name in found and name not in repeated:
+            repeated.append(name)
+        if name:
+            found.setdefault(name, argument.strip().strip('"'))
+    return found, repeated
 
 
 # Which directive governs what, in CSP3's fallback order: inline <script> elements, event-handler
@@ -94,7 +99,10 @@ def _csp_problem(value: str) -> str | None:
 
 
 def _hsts_problem(value: str, required: str) -> str | None:
-    directives = _hsts_directives(value)
+    directives, repeated = _hsts_directives(value)
+    if repeated:
+        # RFC 6797 6.1: each directive appears once; browsers ignore a header that breaks the grammar.
+        return f"repeats {', '.join(repeated)}, which makes the header invalid (value {value!r})"
     max_age = directives.get("max-age", "")
     if not (max_age.isascii() and max_age.isdigit()):
         return f"has no readable max-age (value {value!r})"
@@ -126,6 +134,10 @@ def _state_problems(header: str, state: HeaderState, required: str) -> list[str]
     if not state.values:
         return [f"is missing ({state.how})"]
     problems = []
+    if header == HSTS and len(state.values) > 1:
+        # RFC 6797 8.1: a browser heeds only the first, so the policy in force depends on the order.
+        origins = "; ".join(value.origin for value in state.values)
+        problems.append(f"is sent {len(state.values)} times ({origins}); send one header")
     for value in state.values:
         if value.text is None:
             problems.append(f"cannot be verified: it is {value.shown()}")

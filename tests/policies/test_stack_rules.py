@@ -271,6 +271,12 @@ def test_hsts_max_age_in_other_digits_is_unreadable():
         # A rule enabled by a Terraform variable may be off.
         ([_set_all(drop=[XFO]), _rule("true", SET_XFO, enabled="${var.headers_on}")], XFO,
          "known only at apply time"),
+        # A directive given twice makes the header invalid: no "first value wins".
+        ([_set_all(**{HSTS: "max-age=31536000; max-age=0; includeSubDomains"})], HSTS, "repeats max-age"),
+        ([_set_all(**{HSTS: "max-age=31536000; includeSubDomains; IncludeSubDomains"})], HSTS,
+         "repeats includesubdomains"),
+        # A second header added beside the one set: two policies, whichever comes first.
+        ([_set_all(), _rule("true", {HSTS: {"operation": "add", "value": GOOD[HSTS]}})], HSTS, "is sent 2 times"),
         # A value computed at the edge cannot be checked.
         ([_set_all(), _rule("true", {XFO: {"operation": "set", "expression": 'http.request.headers["x"][0]'}})],
          XFO, "cannot be verified"),
