@@ -13,6 +13,7 @@ import re
 from policies.findings import Finding, Severity
 from policies.stack_document import Resource, StackDocument
 from policies.stack_rules._cloudflare_expression import Applies, applies_to
+from policies.stack_rules._cloudflare_zones import zone_name
 from policies.stack_rules._context import HubContext, hub_context
 from policies.stack_rules._edge_headers import (
     HEADER_RULESET_KIND,
@@ -34,7 +35,8 @@ FIX = (
     f"(kind {HEADER_RULESET_KIND}, phase {HEADER_RULESET_PHASE}) with a rule whose expression is `true` "
     "(or names every hostname), and let no later rule remove or weaken them."
 )
-RESOURCE_TYPES = frozenset({"cloudflare_dns_record", "cloudflare_ruleset"})
+RECORD_TYPES = ("cloudflare_dns_record", "cloudflare_record")  # provider v5, v4
+RESOURCE_TYPES = frozenset({*RECORD_TYPES, "cloudflare_ruleset"})
 RULE = RuleFindings(RULE_ID, TITLE, SEVERITY, FIX)
 
 CSP, HSTS = "Content-Security-Policy", "Strict-Transport-Security"
@@ -148,9 +150,10 @@ def _state_problems(header: str, state: HeaderState, required: str) -> list[str]
     return problems
 
 
-def _hostname(record: Resource, ctx: HubContext | None) -> str:
+def _hostname(doc: StackDocument, record: Resource, ctx: HubContext | None) -> str:
     name = str(record.attrs.get("name", "")).strip().rstrip(".").lower()
-    zone = ctx.zone.lower() if ctx and ctx.zone else None
+    # The zone the record's zone_id names, else the stack's: provider v4 names are often relative.
+    zone = zone_name(doc, record.attrs.get("zone_id")) or (ctx.zone.lower() if ctx and ctx.zone else None)
     if zone and name in ("", "@"):
         return zone
     if zone and not is_reference(name) and name != zone and not name.endswith("." + zone):
@@ -250,9 +253,9 @@ def _derive_header_problems(owner: StackDocument, ruleset: Resource, host: str, 
 def evaluate(doc: StackDocument, all_docs: list[StackDocument]) -> list[Finding]:
     ctx = hub_context(doc)
     records: dict[str, Resource] = {}  # one record per hostname (A and AAAA share the headers)
-    for record in doc.of_type("cloudflare_dns_record"):
+    for record in doc.of_type(*RECORD_TYPES):
         if _proxied(record):
-            records.setdefault(_hostname(record, ctx), record)
+            records.setdefault(_hostname(doc, record, ctx), record)
     findings: list[Finding] = []
     for host, record in records.items():
         rulesets, missing_reason = _rulesets_for(doc, record, ctx, all_docs)

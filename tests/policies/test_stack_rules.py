@@ -76,8 +76,8 @@ def test_every_rule_module_declares_its_metadata():
     for rule in ALL_RULES:
         assert rule.TITLE and rule.FIX and isinstance(rule.SEVERITY, Severity)
         assert rule.RESOURCE_TYPES <= RULE_RESOURCE_TYPES
-    assert {"cloudflare_ruleset", "cloudflare_dns_record", "digitalocean_firewall", "digitalocean_droplet",
-            "digitalocean_loadbalancer"} == RULE_RESOURCE_TYPES
+    assert {"cloudflare_ruleset", "cloudflare_dns_record", "cloudflare_record", "digitalocean_firewall",
+            "digitalocean_droplet", "digitalocean_loadbalancer"} == RULE_RESOURCE_TYPES
 
 
 def test_checked_in_stacks_pass_every_rule_and_say_so(checked_in_docs):
@@ -327,6 +327,27 @@ def test_csp_unsafe_sources_are_found_where_they_apply(csp, expected):
 )
 def test_csp_unsafe_inline_beside_a_nonce_hash_or_strict_dynamic_is_ignored_by_browsers(csp):
     assert _header_problems([_set_all(**{CSP: csp})]) == []
+
+
+@pytest.mark.parametrize("with_context", [True, False], ids=["zone-from-context", "zone-from-zone-id"])
+def test_provider_v4_records_are_judged_with_names_relative_to_the_zone(with_context):
+    doc = _with_rules([_set_all('http.host eq "www.communityhub.org"')])
+    raw = copy.deepcopy(doc.raw)
+    if not with_context:
+        del raw["//"]["hub"]
+    raw["resource"]["cloudflare_record"] = {
+        address: {"zone_id": "${data.cloudflare_zone.edge_zone.zone_id}", "name": name, "type": "A",
+                  "value": "192.0.2.10", "proxied": True}
+        for address, name in (("apex", "@"), ("api", "api"), ("www", "www"))
+    }
+    doc = as_doc(raw, "production")
+
+    findings = failed(security_headers.evaluate(doc, [doc]))
+
+    assert {(f.address, f.extra["hostname"]) for f in findings} == {
+        ("cloudflare_record.apex", "communityhub.org"),
+        ("cloudflare_record.api", "api.communityhub.org"),
+    }
 
 
 def test_rules_for_other_hosts_and_provider_v4_header_blocks_are_understood():
