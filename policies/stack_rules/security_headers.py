@@ -205,11 +205,29 @@ def _rulesets_for(
             f"zone {ctx.zone} is owned by another stack, and no stack of this run owns it; "
             "gate this stack together with the zone's owner"
         )
-    found = [(o, r) for o in owners for r in _header_rulesets(o)]
+    # An owner may keep rulesets of other zones too: only its rulesets for this zone count.
+    zone = ctx.zone.rstrip(".").lower()
+    found: list[tuple[StackDocument, Resource]] = []
+    unknown: list[tuple[StackDocument, Resource]] = []
+    for owner in owners:
+        for ruleset in _header_rulesets(owner):
+            named = zone_name(owner, ruleset.attrs.get("zone_id"))
+            if named == zone:
+                found.append((owner, ruleset))
+            elif named is None:
+                unknown.append((owner, ruleset))
     if not found:
         names = ", ".join(o.name for o in owners)
-        return [], f"zone {ctx.zone} is owned by stack {names}, which has no {RULESET_KIND}"
-    return found, ""
+        reason = f"zone {ctx.zone} is owned by stack {names}, which has no {RULESET_KIND} for that zone"
+        if unknown:
+            rulesets = ", ".join(f"{r.address} of stack {o.name}" for o, r in unknown)
+            reason += (
+                f" (the zone of {rulesets} cannot be told from its zone_id: "
+                "refer to the zone's cloudflare_zone resource or data source)"
+            )
+        return [], reason
+    # A ruleset whose zone cannot be told may serve this zone as well: its rules must be good too.
+    return found + unknown, ""
 
 
 def _ruleset_findings(

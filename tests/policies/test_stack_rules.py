@@ -203,6 +203,49 @@ def test_cross_stack_ruleset_passes_with_its_owner_and_fails_without():
     assert finding.stack == "staging" and "zone communityhub.dev is owned by another stack" in finding.message
 
 
+def _cross_stack_run(change_owner) -> list[StackDocument]:
+    """The staging stack and the owner of its zone, with `change_owner(raw)` applied to the owner."""
+    staging = load_stack(DATA / "cross_stack" / "staging" / "cdk.tf.json")
+    raw = json.loads((DATA / "cross_stack" / "shared-edge" / "cdk.tf.json").read_text())
+    raw["data"] = {"cloudflare_zone": {"other": {"filter": {"name": "other.org"}}}}
+    change_owner(raw)
+    return [staging, as_doc(raw, "shared-edge")]
+
+
+def test_cross_stack_rulesets_count_only_for_their_own_zone():
+    def for_another_zone(raw):
+        ruleset = raw["resource"]["cloudflare_ruleset"]["edge_security_headers"]
+        ruleset["zone_id"] = "${data.cloudflare_zone.other.zone_id}"
+
+    [finding] = failed(run_stack_rules(_cross_stack_run(for_another_zone)))
+    assert finding.stack == "staging"
+    assert "owned by stack shared-edge, which has no cloudflare_ruleset" in finding.message
+    assert "for that zone" in finding.message
+
+    def with_an_empty_one_for_another_zone(raw):
+        rulesets = raw["resource"]["cloudflare_ruleset"]
+        rulesets["other"] = {**rulesets["edge_security_headers"], "zone_id": "${data.cloudflare_zone.other.id}",
+                             "rules": []}
+
+    assert failed(run_stack_rules(_cross_stack_run(with_an_empty_one_for_another_zone))) == []
+
+
+def test_a_cross_stack_ruleset_whose_zone_cannot_be_told_does_not_count():
+    def literal_zone_id(raw):
+        raw["resource"]["cloudflare_ruleset"]["edge_security_headers"]["zone_id"] = "023e105f4ecef8ad9ca31a8372d0c353"
+
+    [finding] = failed(run_stack_rules(_cross_stack_run(literal_zone_id)))
+    assert "the zone of cloudflare_ruleset.edge_security_headers of stack shared-edge cannot be told" in finding.message
+
+    def and_an_empty_one_beside_the_good_one(raw):
+        rulesets = raw["resource"]["cloudflare_ruleset"]
+        rulesets["unknown"] = {**rulesets["edge_security_headers"], "zone_id": "${var.zone_id}", "rules": []}
+
+    # It may be this zone's as well: judged, so its missing headers count.
+    findings = failed(run_stack_rules(_cross_stack_run(and_an_empty_one_beside_the_good_one)))
+    assert {f.extra["ruleset"] for f in findings} == {"cloudflare_ruleset.unknown"} and len(findings) == 5
+
+
 def _with_rules(rules: list[dict], record_name: str | None = None) -> StackDocument:
     raw = json.loads((DATA / "later_rule_removes_xfo.cdk.tf.json").read_text())
     raw["resource"]["cloudflare_ruleset"]["edge_security_headers"]["rules"] = rules
