@@ -3,9 +3,9 @@
 from checkov.common.models.enums import CheckCategories
 
 try:
-    from policies.checks._rules import ZONE_SETTING_TYPES, CheckResult, HubResourceCheck, Severity, zone_setting
+    from policies.checks._rules import ZONE_SETTING_TYPES, CheckResult, HubResourceCheck, Severity, zone_setting_values
 except ModuleNotFoundError:  # loaded by Checkov from --external-checks-dir as a loose file
-    from _rules import ZONE_SETTING_TYPES, CheckResult, HubResourceCheck, Severity, zone_setting
+    from _rules import ZONE_SETTING_TYPES, CheckResult, HubResourceCheck, Severity, zone_setting_values
 
 # The API's values are off, flexible, full and strict; only strict checks the origin certificate.
 REQUIRED_MODE = "strict"
@@ -25,11 +25,10 @@ class CloudflareSslStrict(HubResourceCheck):
 
     def scan_resource_conf(self, conf):
         self.evaluated_keys = ["setting_id", "value", "settings"]
-        sets_it, mode = zone_setting(conf, self.entity_type, "ssl")
-        if not sets_it or mode == REQUIRED_MODE:
-            return CheckResult.PASSED
-        self.fail(f"ssl is {mode!r}, not {REQUIRED_MODE!r}")
-        return CheckResult.FAILED
+        for mode, where in zone_setting_values(conf, self.entity_type, "ssl"):
+            if mode != REQUIRED_MODE:
+                self.fail(f"ssl is {mode!r}{where}, not {REQUIRED_MODE!r}")
+        return CheckResult.FAILED if self.details else CheckResult.PASSED
 
 
 check = CloudflareSslStrict()

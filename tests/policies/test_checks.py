@@ -286,6 +286,11 @@ CASES = [
     # HUB_CF_4: always use https
     ("HUB_CF_4", "cloudflare_zone_setting", setting("always_use_https", "on"), PASSED, "on"),
     ("HUB_CF_4", "cloudflare_zone_setting", setting("always_use_https", "off"), FAILED, "off"),
+    # A setting_id from for_each may be any setting: its value is judged as this one's.
+    ("HUB_CF_2", "cloudflare_zone_setting", setting("${each.key}", "${each.value}"), FAILED, "for_each setting_id"),
+    ("HUB_CF_3", "cloudflare_zone_setting", setting("${each.key}", "${each.value}"), FAILED, "for_each setting_id"),
+    ("HUB_CF_4", "cloudflare_zone_setting", setting("${each.key}", "${each.value}"), FAILED, "for_each setting_id"),
+    ("HUB_CF_4", "cloudflare_zone_setting", setting("${each.key}", "on"), PASSED, "for_each setting_id, value on"),
     # HUB_GEN_1: literal secrets
     ("HUB_GEN_1", "digitalocean_certificate",
      {"name": "origin", "type": "custom", "private_key": "${tls_private_key.origin.private_key_pem}",
