@@ -476,7 +476,7 @@ def zone_setting_values(conf: dict[str, Any], entity_type: str, setting_id: str)
     """
     if entity_type == "cloudflare_zone_settings_override":
         found = []
-        for settings in written_blocks(conf, "settings"):
+        for settings in blocks(conf, "settings"):
             if setting_id in settings:
                 origin = settings.get(DYNAMIC_ORIGIN)
                 found.append((value(settings, setting_id), f" (in {origin}.content)" if origin else ""))

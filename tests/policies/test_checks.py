@@ -107,6 +107,12 @@ def setting(setting_id: str, value) -> dict:
     return {"zone_id": "z", "setting_id": setting_id, "value": value}
 
 
+def override(written: dict | None = None, **template) -> dict:
+    """A provider v4 cloudflare_zone_settings_override with a dynamic `settings` block of `template`."""
+    body = {"zone_id": "z", "dynamic": {"settings": {"for_each": ["${var.plan}"], "content": template}}}
+    return {**body, "settings": written} if written else body
+
+
 # (check id, resource type, body, expected result, id of the case)
 CASES = [
     # HUB_DO_1: nothing inbound from the whole Internet (80/443 belong to the load balancer)
@@ -291,6 +297,13 @@ CASES = [
     ("HUB_CF_3", "cloudflare_zone_setting", setting("${each.key}", "${each.value}"), FAILED, "for_each setting_id"),
     ("HUB_CF_4", "cloudflare_zone_setting", setting("${each.key}", "${each.value}"), FAILED, "for_each setting_id"),
     ("HUB_CF_4", "cloudflare_zone_setting", setting("${each.key}", "on"), PASSED, "for_each setting_id, value on"),
+    # provider v4: a dynamic settings block's template is judged beside the written blocks
+    ("HUB_CF_2", "cloudflare_zone_settings_override", override(ssl="flexible"), FAILED, "v4 dynamic settings"),
+    ("HUB_CF_2", "cloudflare_zone_settings_override", override({"ssl": "strict"}, ssl="full"), FAILED,
+     "v4 dynamic settings beside written ones"),
+    ("HUB_CF_2", "cloudflare_zone_settings_override", override(ssl="strict"), PASSED, "v4 dynamic settings, strict"),
+    ("HUB_CF_3", "cloudflare_zone_settings_override", override(min_tls_version="1.0"), FAILED, "v4 dynamic settings"),
+    ("HUB_CF_4", "cloudflare_zone_settings_override", override(always_use_https="off"), FAILED, "v4 dynamic settings"),
     # HUB_GEN_1: literal secrets
     ("HUB_GEN_1", "digitalocean_certificate",
      {"name": "origin", "type": "custom", "private_key": "${tls_private_key.origin.private_key_pem}",
@@ -366,6 +379,11 @@ def test_a_dynamic_block_does_not_stand_for_a_required_block():
                        "healthcheck": {"for_each": [], "content": {"protocol": "http", "port": 8080, "path": "/"}}}
     assert evaluate("HUB_DO_11", "digitalocean_loadbalancer", body)[0] == FAILED
     assert evaluate("HUB_DO_13", "digitalocean_loadbalancer", body) == (FAILED, ["no healthcheck block"])
+
+
+def test_a_dynamic_zone_setting_failure_names_the_template():
+    _, details = evaluate("HUB_CF_2", "cloudflare_zone_settings_override", override({"ssl": "off"}, ssl="flexible"))
+    assert details == ["ssl is 'off', not 'strict'", "ssl is 'flexible' (in dynamic.settings[0].content), not 'strict'"]
 
 
 def test_secrets_set_inside_a_script_or_url_are_found_and_references_are_not():
