@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from policies.stack_document import StackDocument
+from policies.stack_document import Resource, StackDocument
 from policies.stack_rules._per_stack import once
 from policies.stack_rules._values import is_reference
 
@@ -31,12 +31,17 @@ def _zone_name(doc: StackDocument, zone_id: str) -> str | None:
     if match is None:
         return None
     data, lookup_name, resource_name = match.groups()
-    if data:
-        lookup = doc.by_address(f"data.cloudflare_zone.{lookup_name}")
-        return _literal_name(_looked_up_name(lookup.attrs)) if lookup else None
-    zone = doc.by_address(f"cloudflare_zone.{resource_name}")
+    block = doc.by_address(f"data.cloudflare_zone.{lookup_name}" if data else f"cloudflare_zone.{resource_name}")
+    return named_zone(block) if block else None
+
+
+def named_zone(block: Resource) -> str | None:
+    """The name of the zone a `cloudflare_zone` resource creates or a data source looks up; None
+    when it is not a literal."""
+    if block.mode == "data":
+        return _literal_name(_looked_up_name(block.attrs))
     # provider v5 calls the zone's name `name`, v4 `zone`
-    return _literal_name(zone.attrs.get("name", zone.attrs.get("zone"))) if zone else None
+    return _literal_name(block.attrs.get("name", block.attrs.get("zone")))
 
 
 def _looked_up_name(attrs: dict[str, Any]) -> Any:

@@ -30,6 +30,7 @@ from policies.stack_rules import (
     run_stack_rules,
     security_headers,
     ssh_admin_sources,
+    zone_tls_settings,
 )
 from policies.stack_rules._cloudflare_expression import Applies, applies_to
 from policies.ports import PortRange, parse_port_range, uncovered
@@ -72,11 +73,12 @@ def checked_in_docs() -> dict[str, StackDocument]:
 
 
 def test_every_rule_module_declares_its_metadata():
-    assert RULE_IDS == ("HUB_STACK_1", "HUB_STACK_2", "HUB_STACK_3", "HUB_STACK_4")
+    assert RULE_IDS == ("HUB_STACK_1", "HUB_STACK_2", "HUB_STACK_3", "HUB_STACK_4", "HUB_STACK_5")
     for rule in ALL_RULES:
         assert rule.TITLE and rule.FIX and isinstance(rule.SEVERITY, Severity)
         assert rule.RESOURCE_TYPES <= RULE_RESOURCE_TYPES
-    assert {"cloudflare_ruleset", "cloudflare_dns_record", "cloudflare_record", "digitalocean_firewall",
+    assert {"cloudflare_ruleset", "cloudflare_dns_record", "cloudflare_record", "cloudflare_zone",
+            "cloudflare_zone_setting", "cloudflare_zone_settings_override", "digitalocean_firewall",
             "digitalocean_droplet", "digitalocean_loadbalancer"} == RULE_RESOURCE_TYPES
 
 
@@ -364,7 +366,8 @@ def test_csp_unsafe_sources_are_found_where_they_apply(csp, expected):
     [
         "script-src 'nonce-r4nd0m' 'strict-dynamic' 'unsafe-inline'",
         "script-src 'self' 'sha256-B2yPHKaXnvFWtRChIbabYmUBFZdVfKKXHbWtWidDVF8=' 'unsafe-inline'",
-        "default-src 'self'; script-src-elem 'nonce-r4nd0m' 'unsafe-inline'; script-src-attr 'sha384-abc' 'unsafe-inline'",
+        "default-src 'self'; script-src-elem 'nonce-r4nd0m' 'unsafe-inline'; "
+        "script-src-attr 'sha384-abc' 'unsafe-inline'",
         "script-src 'strict-dynamic' 'unsafe-inline' https:",
     ],
 )
@@ -627,7 +630,8 @@ def test_undeclared_role_on_port_5432_in_hand_written_stack():
     assert finding.check_id == "HUB_STACK_3" and finding.address == "digitalocean_firewall.firewalls_db"
     assert finding.construct_path == "staging/firewalls/db"
     assert "hub-staging-db inbound_rule[1] opens tcp 5432 from tag hub:staging:search (search -> db)" in finding.message
-    assert {f.check_id for f in findings if f.status is Status.PASSED} == {"HUB_STACK_1", "HUB_STACK_2", "HUB_STACK_4"}
+    assert {f.check_id for f in findings if f.status is Status.PASSED} == {"HUB_STACK_1", "HUB_STACK_2", "HUB_STACK_4",
+                                                                            "HUB_STACK_5"}
 
 
 # -- HUB_STACK_4: SSH only from the admin networks --------------------------------------------------
@@ -692,6 +696,94 @@ def test_ssh_rules_of_other_protocols_or_ports_are_not_ssh(checked_in_docs):
 
     [finding] = failed(ssh_admin_sources.evaluate(doc, [doc]))
     assert finding.extra["rule"] == "inbound_rule[6]" and "tcp all ports" in finding.message
+
+
+# -- HUB_STACK_5: the owned zone's TLS settings -----------------------------------------------------
+
+
+def test_a_zone_owner_that_leaves_a_tls_setting_out_is_found(monkeypatch):
+    import constructs_lib.edge as edge
+
+    monkeypatch.delitem(edge.ZONE_SETTINGS, "min_tls_version")
+    doc = synthesized_doc("staging")
+
+    [finding] = failed(run_stack_rules([doc]))
+
+    assert finding.check_id == "HUB_STACK_5" and finding.address == "data.cloudflare_zone.edge_zone"
+    assert finding.extra == {"zone": "communityhub.dev", "setting": "min_tls_version"}
+    assert "min_tls_version is not set on the zone, so Cloudflare's default applies (TLS 1.0)" in finding.message
+
+
+def test_zone_settings_count_only_on_the_owned_zone(checked_in_docs):
+    raw = copy.deepcopy(checked_in_docs["production"].raw)
+    raw["data"]["cloudflare_zone"]["other"] = {"filter": {"name": "other.org"}}
+    settings = raw["resource"]["cloudflare_zone_setting"]
+    settings["edge_setting_ssl"]["zone_id"] = "${data.cloudflare_zone.other.zone_id}"
+    settings["edge_setting_always_use_https"]["zone_id"] = "0123456789abcdef0123456789abcdef"  # whose zone?
+    settings["edge_setting_min_tls_version"]["value"] = "1.1"
+    doc = as_doc(raw, "production")
+
+    findings = failed(zone_tls_settings.evaluate(doc, [doc]))
+
+    assert sorted((f.extra["setting"], f.address) for f in findings) == [
+        ("always_use_https", "data.cloudflare_zone.edge_zone"),
+        ("min_tls_version", "cloudflare_zone_setting.edge_setting_min_tls_version"),
+        ("ssl", "data.cloudflare_zone.edge_zone"),
+    ]
+    [ssl] = [f for f in findings if f.extra["setting"] == "ssl"]
+    assert "cloudflare_zone_setting.edge_setting_ssl sets it on zone_id '${data.cloudflare_zone.other.zone_id}', " \
+           "which does not refer to this zone" in ssl.message
+
+
+def test_a_stack_sharing_a_zone_owns_none_of_its_settings(checked_in_docs):
+    development = checked_in_docs["development"]
+    [finding] = zone_tls_settings.evaluate(development, [development])
+    assert finding.status is Status.PASSED and "owns no Cloudflare zone" in finding.message
+
+
+ZONE_ID = "${cloudflare_zone.main.id}"
+V5_SETTINGS = {"cloudflare_zone_setting": {
+    setting_id: {"zone_id": ZONE_ID, "setting_id": setting_id, "value": value}
+    for setting_id, value in (("ssl", "strict"), ("min_tls_version", "1.3"), ("always_use_https", "on"))
+}}
+V4_SETTINGS = {"ssl": "strict", "min_tls_version": "1.2", "always_use_https": "on"}
+
+
+@pytest.mark.parametrize(
+    "resources, unset",
+    [
+        (V5_SETTINGS, []),
+        ({"cloudflare_zone_settings_override": {"main": {"zone_id": ZONE_ID, "settings": V4_SETTINGS}}}, []),
+        # A template's for_each may make no block: it sets nothing for sure.
+        ({"cloudflare_zone_settings_override": {"main": {"zone_id": ZONE_ID, "dynamic": {
+            "settings": {"for_each": "${var.plans}", "content": V4_SETTINGS}}}}},
+         ["always_use_https", "min_tls_version", "ssl"]),
+        # for_each over settings: which setting each one is, is known at apply time only.
+        ({"cloudflare_zone_setting": {"all": {"for_each": {"ssl": "strict"}, "zone_id": ZONE_ID,
+                                              "setting_id": "${each.key}", "value": "${each.value}"}}},
+         ["always_use_https", "min_tls_version", "ssl"]),
+        # A count known at apply time only may be 0.
+        ({"cloudflare_zone_setting": {**V5_SETTINGS["cloudflare_zone_setting"],
+                                      "ssl": {**V5_SETTINGS["cloudflare_zone_setting"]["ssl"], "count": "${var.n}"}}},
+         ["ssl"]),
+    ],
+    ids=["v5", "v4", "v4-dynamic", "v5-for-each", "v5-count-unknown"],
+)
+def test_a_stack_creating_a_zone_must_set_its_tls_settings(resources, unset):
+    raw = {"resource": {"cloudflare_zone": {"main": {"name": "example.org", "account": {"id": "a"}}}, **resources}}
+    doc = as_doc(raw, "foreign")
+
+    findings = failed(zone_tls_settings.evaluate(doc, [doc]))
+
+    assert sorted(f.extra["setting"] for f in findings) == unset
+    assert all(f.address == "cloudflare_zone.main" and "is not set on the zone" in f.message for f in findings)
+
+
+def test_a_zone_whose_name_is_unknown_cannot_have_its_settings_told():
+    raw = {"resource": {"cloudflare_zone": {"main": {"name": "${var.zone}", "account": {"id": "a"}}}, **V5_SETTINGS}}
+    doc = as_doc(raw, "foreign")
+    [finding] = failed(zone_tls_settings.evaluate(doc, [doc]))
+    assert "creates a zone whose name is unknown before apply" in finding.message
 
 
 # -- bad input --------------------------------------------------------------------------------------
