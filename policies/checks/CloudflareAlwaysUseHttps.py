@@ -3,9 +3,9 @@
 from checkov.common.models.enums import CheckCategories
 
 try:
-    from policies.checks._rules import ZONE_SETTING_TYPES, CheckResult, HubResourceCheck, Severity, zone_setting
+    from policies.checks._rules import ZONE_SETTING_TYPES, CheckResult, HubResourceCheck, Severity, zone_setting_values
 except ModuleNotFoundError:  # loaded by Checkov from --external-checks-dir as a loose file
-    from _rules import ZONE_SETTING_TYPES, CheckResult, HubResourceCheck, Severity, zone_setting
+    from _rules import ZONE_SETTING_TYPES, CheckResult, HubResourceCheck, Severity, zone_setting_values
 
 
 class CloudflareAlwaysUseHttps(HubResourceCheck):
@@ -22,11 +22,10 @@ class CloudflareAlwaysUseHttps(HubResourceCheck):
 
     def scan_resource_conf(self, conf):
         self.evaluated_keys = ["setting_id", "value", "settings"]
-        sets_it, setting = zone_setting(conf, self.entity_type, "always_use_https")
-        if not sets_it or setting == "on":
-            return CheckResult.PASSED
-        self.fail(f"always_use_https is {setting!r}, not 'on'")
-        return CheckResult.FAILED
+        for setting, where in zone_setting_values(conf, self.entity_type, "always_use_https"):
+            if setting != "on":
+                self.fail(f"always_use_https is {setting!r}{where}, not 'on'")
+        return CheckResult.FAILED if self.details else CheckResult.PASSED
 
 
 check = CloudflareAlwaysUseHttps()

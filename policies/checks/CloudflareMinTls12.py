@@ -5,9 +5,9 @@ import re
 from checkov.common.models.enums import CheckCategories
 
 try:
-    from policies.checks._rules import ZONE_SETTING_TYPES, CheckResult, HubResourceCheck, Severity, zone_setting
+    from policies.checks._rules import ZONE_SETTING_TYPES, CheckResult, HubResourceCheck, Severity, zone_setting_values
 except ModuleNotFoundError:  # loaded by Checkov from --external-checks-dir as a loose file
-    from _rules import ZONE_SETTING_TYPES, CheckResult, HubResourceCheck, Severity, zone_setting
+    from _rules import ZONE_SETTING_TYPES, CheckResult, HubResourceCheck, Severity, zone_setting_values
 
 MINIMUM_VERSION = (1, 2)
 
@@ -26,14 +26,11 @@ class CloudflareMinTls12(HubResourceCheck):
 
     def scan_resource_conf(self, conf):
         self.evaluated_keys = ["setting_id", "value", "settings"]
-        sets_it, version = zone_setting(conf, self.entity_type, "min_tls_version")
-        if not sets_it:
-            return CheckResult.PASSED
-        parsed = _version(version)
-        if parsed is not None and parsed >= MINIMUM_VERSION:
-            return CheckResult.PASSED
-        self.fail(f"min_tls_version is {version!r}, below 1.2 or unreadable")
-        return CheckResult.FAILED
+        for version, where in zone_setting_values(conf, self.entity_type, "min_tls_version"):
+            parsed = _version(version)
+            if parsed is None or parsed < MINIMUM_VERSION:
+                self.fail(f"min_tls_version is {version!r}{where}, below 1.2 or unreadable")
+        return CheckResult.FAILED if self.details else CheckResult.PASSED
 
 
 _VERSION = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})")  # Cloudflare's values: "1.0" to "1.3"

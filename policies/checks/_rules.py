@@ -59,7 +59,7 @@ __all__ = [
     "with_dynamic_templates",
     "world_open_ports",
     "written_blocks",
-    "zone_setting",
+    "zone_setting_values",
     "ZONE_SETTING_TYPES",
 ]
 
@@ -466,18 +466,26 @@ def _world_open_ports(relevant: tuple[tuple[int, int, tuple[str, ...]], ...]) ->
 ZONE_SETTING_TYPES = ["cloudflare_zone_setting", "cloudflare_zone_settings_override"]
 
 
-def zone_setting(conf: dict[str, Any], entity_type: str, setting_id: str) -> tuple[bool, Any]:
-    """Whether this resource sets the zone setting `setting_id`, and the value it sets.
+def zone_setting_values(conf: dict[str, Any], entity_type: str, setting_id: str) -> list[tuple[Any, str]]:
+    """Every value this resource may give the zone setting `setting_id`, each with a note on where
+    it comes from ("" when the resource plainly sets it); empty when it cannot set it.
 
     Provider v5 has one `cloudflare_zone_setting` per setting; v4's `cloudflare_zone_settings_override`
     holds them all in a `settings` block. Both are read so output from older code is judged too.
+    A `${...}` setting_id (a for_each over settings) may be this setting, so its value counts (fail
+    closed). A dynamic `settings` block's template counts too: its for_each may make no block, so
+    it never stands for a required setting, but a bad value in it is a bad value.
     """
     if entity_type == "cloudflare_zone_settings_override":
-        for settings in written_blocks(conf, "settings"):
+        found = []
+        for settings in blocks(conf, "settings"):
             if setting_id in settings:
-                return True, value(settings, setting_id)
-        return False, None
-    if value(conf, "setting_id") != setting_id:
-        return False, None
-    return True, value(conf, "value")
-
+                origin = settings.get(DYNAMIC_ORIGIN)
+                found.append((value(settings, setting_id), f" (in {origin}.content)" if origin else ""))
+        return found
+    named = value(conf, "setting_id")
+    if named == setting_id:
+        return [(value(conf, "value"), "")]
+    if is_reference(named):
+        return [(value(conf, "value"), f" (setting_id {named!r} may be {setting_id})")]
+    return []

@@ -4,7 +4,8 @@ Only host tests can be decided from the configuration: `true`, `false`, `http.ho
 `http.host == "x"`, `http.host ne "x"`, `http.host in {"a" "b"}`, combined with and/or/xor/not
 and parentheses. Any other test (a path, `starts_with(...)`, a header) may hold for some responses
 of the host and not for others, so it is SOME. Three-valued (Kleene) logic combines the answers;
-an expression that cannot be parsed is SOME as a whole.
+an expression that cannot be parsed is SOME as a whole. A wildcard record (`*.x.org`) serves every
+host under it, so for it a test of one host name is SOME at most (or NONE for a name outside it).
 
 Written by hand because no Python library parses Cloudflare's wirefilter language.
 """
@@ -172,17 +173,33 @@ class _Parser:
             return Applies.SOME  # tests another field: may hold for some responses of the host only
         operator = test[1][1]
         if len(test) == 3 and test[2][0] == "string" and operator in _EQUAL + _NOT_EQUAL:
-            equal = test[2][1] == self.host
-            return Applies.ALL if equal == (operator in _EQUAL) else Applies.NONE
+            equal = self.host_is(test[2][1])
+            return equal if operator in _EQUAL else ~equal
         if operator == "in" and test[2] == ("punct", "{") and test[-1] == ("punct", "}"):
             members = [t for t in test[3:-1] if t != ("punct", ",")]
             if members and all(kind == "string" for kind, _ in members):
-                return Applies.ALL if any(text == self.host for _, text in members) else Applies.NONE
+                found = Applies.NONE
+                for _, text in members:
+                    found = found | self.host_is(text)
+                return found
         return Applies.SOME  # wildcard, matches, contains, lists ($...): cannot be decided here
+
+    def host_is(self, name: str) -> Applies:
+        """`http.host eq name` on the responses of the hostname.
+
+        A wildcard hostname (`*.x.org`) stands for every host under it, so one name is at most
+        some of its responses; the pattern itself as a name is one more such host, never all.
+        """
+        if not self.host.startswith("*."):
+            return Applies.ALL if name == self.host else Applies.NONE
+        suffix = self.host[1:]  # ".x.org": a wildcard serves names at any depth below it
+        under = name.lower().endswith(suffix) and len(name) > len(suffix)
+        return Applies.SOME if under else Applies.NONE
 
 
 def applies_to(expression: object, host: str) -> Applies:
-    """Whether `expression` selects every response of `host`, some of them, or none."""
+    """Whether `expression` selects every response of `host`, some of them, or none. A wildcard
+    `host` (`*.x.org`) means every response of every host under it."""
     if not isinstance(expression, str) or "${" in expression:
         return Applies.SOME  # missing or a Terraform expression: unknown until apply
     try:

@@ -44,7 +44,9 @@ def is_header_ruleset(res: Resource) -> bool:
 
 def _enabled(rule: dict[str, Any]) -> bool | None:
     """True/False, or None when a Terraform expression decides (unknown here). Cloudflare's default is enabled."""
-    raw = rule.get("enabled", True)
+    raw = rule.get("enabled")
+    if raw is None:  # absent or null: unset, so the provider's default (enabled) applies
+        return True
     if isinstance(raw, str):
         if is_reference(raw):
             return None

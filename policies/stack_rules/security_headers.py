@@ -13,6 +13,7 @@ import re
 from policies.findings import Finding, Severity
 from policies.stack_document import Resource, StackDocument
 from policies.stack_rules._cloudflare_expression import Applies, applies_to
+from policies.stack_rules._cloudflare_zones import zone_name
 from policies.stack_rules._context import HubContext, hub_context
 from policies.stack_rules._edge_headers import (
     HEADER_RULESET_KIND,
@@ -34,11 +35,11 @@ FIX = (
     f"(kind {HEADER_RULESET_KIND}, phase {HEADER_RULESET_PHASE}) with a rule whose expression is `true` "
     "(or names every hostname), and let no later rule remove or weaken them."
 )
-RESOURCE_TYPES = frozenset({"cloudflare_dns_record", "cloudflare_ruleset"})
+RECORD_TYPES = ("cloudflare_dns_record", "cloudflare_record")  # provider v5, v4
+RESOURCE_TYPES = frozenset({*RECORD_TYPES, "cloudflare_ruleset"})
 RULE = RuleFindings(RULE_ID, TITLE, SEVERITY, FIX)
 
 CSP, HSTS = "Content-Security-Policy", "Strict-Transport-Security"
-UNSAFE_SCRIPT_SOURCES = ("'unsafe-inline'", "'unsafe-eval'")
 RULESET_KIND = f"cloudflare_ruleset (kind {HEADER_RULESET_KIND}, phase {HEADER_RULESET_PHASE})"
 
 
@@ -52,28 +53,58 @@ def _csp_directives(value: str) -> dict[str, list[str]]:
     return found
 
 
-def _hsts_directives(value: str) -> dict[str, str]:
+def _hsts_directives(value: str) -> tuple[dict[str, str], list[str]]:
+    """Directive name -> its argument, and the names written more than once."""
     found: dict[str, str] = {}
+    repeated: list[str] = []
     for part in value.split(";"):
         name, _, argument = part.partition("=")
-        if name.strip():
-            found.setdefault(name.strip().lower(), argument.strip().strip('"'))
-    return found
+        name = name.strip().lower()
+        if name in found and name not in repeated:
+            repeated.append(name)
+        if name:
+            found.setdefault(name, argument.strip().strip('"'))
+    return found, repeated
+
+
+# Which directive governs what, in CSP3's fallback order: inline <script> elements, event-handler
+# attributes (onclick=...) and eval each use the first of their list that the policy has.
+INLINE_SCRIPT_FALLBACKS = {
+    "'unsafe-inline'": (
+        ("script-src-elem", "script-src", "default-src"),
+        ("script-src-attr", "script-src", "default-src"),
+    ),
+    "'unsafe-eval'": (("script-src", "default-src"),),
+}
+# A nonce, a hash or 'strict-dynamic' makes CSP2+ browsers ignore 'unsafe-inline' in the same
+# directive (it stays only for older browsers): the usual backward-compatible policy.
+_DISABLES_UNSAFE_INLINE = re.compile(r"'(?:(?:nonce|sha256|sha384|sha512)-[a-z0-9+/_-]+={0,2}|strict-dynamic)'")
 
 
 def _csp_problem(value: str) -> str | None:
     directives = _csp_directives(value)
-    source = "script-src" if "script-src" in directives else "default-src"
-    if source not in directives:
+    if "script-src" not in directives and "default-src" not in directives:
         return "restricts no scripts: it has neither script-src nor default-src"
-    unsafe = [s for s in UNSAFE_SCRIPT_SOURCES if s in directives[source]]
+    unsafe: dict[str, list[str]] = {}  # directive -> the unsafe sources in effect there
+    for source, fallback_lists in INLINE_SCRIPT_FALLBACKS.items():
+        for fallbacks in fallback_lists:
+            governing = next((d for d in fallbacks if d in directives), None)
+            sources = directives.get(governing, [])
+            if source not in sources or source in unsafe.get(governing, []):
+                continue
+            if source == "'unsafe-inline'" and any(_DISABLES_UNSAFE_INLINE.fullmatch(s) for s in sources):
+                continue
+            unsafe.setdefault(governing, []).append(source)
     if unsafe:
-        return f"allows {' and '.join(unsafe)} in {source}"
+        return "allows " + ", and ".join(f"{' and '.join(found)} in {d}" for d, found in unsafe.items())
     return None
 
 
 def _hsts_problem(value: str, required: str) -> str | None:
-    directives = _hsts_directives(value)
+    directives, repeated = _hsts_directives(value)
+    if repeated:
+        # RFC 6797 6.1: each directive appears once; browsers ignore a header that breaks the grammar.
+        return f"repeats {', '.join(repeated)}, which makes the header invalid (value {value!r})"
     max_age = directives.get("max-age", "")
     if not (max_age.isascii() and max_age.isdigit()):
         return f"has no readable max-age (value {value!r})"
@@ -105,6 +136,10 @@ def _state_problems(header: str, state: HeaderState, required: str) -> list[str]
     if not state.values:
         return [f"is missing ({state.how})"]
     problems = []
+    if header == HSTS and len(state.values) > 1:
+        # RFC 6797 8.1: a browser heeds only the first, so the policy in force depends on the order.
+        origins = "; ".join(value.origin for value in state.values)
+        problems.append(f"is sent {len(state.values)} times ({origins}); send one header")
     for value in state.values:
         if value.text is None:
             problems.append(f"cannot be verified: it is {value.shown()}")
@@ -115,9 +150,10 @@ def _state_problems(header: str, state: HeaderState, required: str) -> list[str]
     return problems
 
 
-def _hostname(record: Resource, ctx: HubContext | None) -> str:
+def _hostname(doc: StackDocument, record: Resource, ctx: HubContext | None) -> str:
     name = str(record.attrs.get("name", "")).strip().rstrip(".").lower()
-    zone = ctx.zone.lower() if ctx and ctx.zone else None
+    # The zone the record's zone_id names, else the stack's: provider v4 names are often relative.
+    zone = zone_name(doc, record.attrs.get("zone_id")) or (ctx.zone.lower() if ctx and ctx.zone else None)
     if zone and name in ("", "@"):
         return zone
     if zone and not is_reference(name) and name != zone and not name.endswith("." + zone):
@@ -169,11 +205,29 @@ def _rulesets_for(
             f"zone {ctx.zone} is owned by another stack, and no stack of this run owns it; "
             "gate this stack together with the zone's owner"
         )
-    found = [(o, r) for o in owners for r in _header_rulesets(o)]
+    # An owner may keep rulesets of other zones too: only its rulesets for this zone count.
+    zone = ctx.zone.rstrip(".").lower()
+    found: list[tuple[StackDocument, Resource]] = []
+    unknown: list[tuple[StackDocument, Resource]] = []
+    for owner in owners:
+        for ruleset in _header_rulesets(owner):
+            named = zone_name(owner, ruleset.attrs.get("zone_id"))
+            if named == zone:
+                found.append((owner, ruleset))
+            elif named is None:
+                unknown.append((owner, ruleset))
     if not found:
         names = ", ".join(o.name for o in owners)
-        return [], f"zone {ctx.zone} is owned by stack {names}, which has no {RULESET_KIND}"
-    return found, ""
+        reason = f"zone {ctx.zone} is owned by stack {names}, which has no {RULESET_KIND} for that zone"
+        if unknown:
+            rulesets = ", ".join(f"{r.address} of stack {o.name}" for o, r in unknown)
+            reason += (
+                f" (the zone of {rulesets} cannot be told from its zone_id: "
+                "refer to the zone's cloudflare_zone resource or data source)"
+            )
+        return [], reason
+    # A ruleset whose zone cannot be told may serve this zone as well: its rules must be good too.
+    return found + unknown, ""
 
 
 def _ruleset_findings(
@@ -217,9 +271,9 @@ def _derive_header_problems(owner: StackDocument, ruleset: Resource, host: str, 
 def evaluate(doc: StackDocument, all_docs: list[StackDocument]) -> list[Finding]:
     ctx = hub_context(doc)
     records: dict[str, Resource] = {}  # one record per hostname (A and AAAA share the headers)
-    for record in doc.of_type("cloudflare_dns_record"):
+    for record in doc.of_type(*RECORD_TYPES):
         if _proxied(record):
-            records.setdefault(_hostname(record, ctx), record)
+            records.setdefault(_hostname(doc, record, ctx), record)
     findings: list[Finding] = []
     for host, record in records.items():
         rulesets, missing_reason = _rulesets_for(doc, record, ctx, all_docs)

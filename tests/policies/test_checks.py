@@ -107,6 +107,18 @@ def setting(setting_id: str, value) -> dict:
     return {"zone_id": "z", "setting_id": setting_id, "value": value}
 
 
+def config_rules(parameters: dict, phase: str = "http_config_settings", **rule) -> dict:
+    """A cloudflare_ruleset of configuration rules: one rule that sets `parameters` for every request."""
+    rules = [{"action": "set_config", "expression": "true", "action_parameters": parameters, **rule}]
+    return {"zone_id": "z", "name": "config", "kind": "zone", "phase": phase, "rules": rules}
+
+
+def override(written: dict | None = None, **template) -> dict:
+    """A provider v4 cloudflare_zone_settings_override with a dynamic `settings` block of `template`."""
+    body = {"zone_id": "z", "dynamic": {"settings": {"for_each": ["${var.plan}"], "content": template}}}
+    return {**body, "settings": written} if written else body
+
+
 # (check id, resource type, body, expected result, id of the case)
 CASES = [
     # HUB_DO_1: nothing inbound from the whole Internet (80/443 belong to the load balancer)
@@ -296,6 +308,20 @@ CASES = [
     ("HUB_CF_2", "cloudflare_zone_setting", setting("ssl", "off"), FAILED, "off"),
     ("HUB_CF_2", "cloudflare_zone_settings_override", {"zone_id": "z", "settings": {"ssl": "full"}}, FAILED,
      "provider v4 override"),
+    # HUB_CF_2: a configuration rule overrides the zone's ssl for the requests it matches
+    ("HUB_CF_2", "cloudflare_ruleset", config_rules({"ssl": "strict"}), PASSED, "configuration rule, strict"),
+    ("HUB_CF_2", "cloudflare_ruleset", config_rules({"ssl": "off"}), FAILED, "configuration rule, off"),
+    ("HUB_CF_2", "cloudflare_ruleset", config_rules({"ssl": "flexible"}), FAILED, "configuration rule, flexible"),
+    ("HUB_CF_2", "cloudflare_ruleset", config_rules({"ssl": "full"}), FAILED, "configuration rule, full"),
+    ("HUB_CF_2", "cloudflare_ruleset", config_rules({"ssl": "${var.ssl}"}), FAILED, "configuration rule, unknown"),
+    ("HUB_CF_2", "cloudflare_ruleset", config_rules({"ssl": "off"}, enabled=False), PASSED, "disabled rule"),
+    ("HUB_CF_2", "cloudflare_ruleset", config_rules({"ssl": "off"}, enabled=None), FAILED, "enabled null is on"),
+    ("HUB_CF_2", "cloudflare_ruleset", config_rules({"ssl": "off"}, enabled="${var.on}"), FAILED, "enabled unknown"),
+    ("HUB_CF_2", "cloudflare_ruleset", config_rules({"ssl": "off"}, phase="http_request_origin"), PASSED,
+     "another phase"),
+    ("HUB_CF_2", "cloudflare_ruleset", config_rules({"ssl": "off"}, phase="${var.phase}"), FAILED, "unknown phase"),
+    ("HUB_CF_2", "cloudflare_ruleset", config_rules({"automatic_https_rewrites": False}), PASSED,
+     "configuration rule without ssl"),
     # HUB_CF_3: minimum TLS
     ("HUB_CF_3", "cloudflare_zone_setting", setting("min_tls_version", "1.2"), PASSED, "1.2"),
     ("HUB_CF_3", "cloudflare_zone_setting", setting("min_tls_version", "1.3"), PASSED, "1.3"),
@@ -308,6 +334,18 @@ CASES = [
     # HUB_CF_4: always use https
     ("HUB_CF_4", "cloudflare_zone_setting", setting("always_use_https", "on"), PASSED, "on"),
     ("HUB_CF_4", "cloudflare_zone_setting", setting("always_use_https", "off"), FAILED, "off"),
+    # A setting_id from for_each may be any setting: its value is judged as this one's.
+    ("HUB_CF_2", "cloudflare_zone_setting", setting("${each.key}", "${each.value}"), FAILED, "for_each setting_id"),
+    ("HUB_CF_3", "cloudflare_zone_setting", setting("${each.key}", "${each.value}"), FAILED, "for_each setting_id"),
+    ("HUB_CF_4", "cloudflare_zone_setting", setting("${each.key}", "${each.value}"), FAILED, "for_each setting_id"),
+    ("HUB_CF_4", "cloudflare_zone_setting", setting("${each.key}", "on"), PASSED, "for_each setting_id, value on"),
+    # provider v4: a dynamic settings block's template is judged beside the written blocks
+    ("HUB_CF_2", "cloudflare_zone_settings_override", override(ssl="flexible"), FAILED, "v4 dynamic settings"),
+    ("HUB_CF_2", "cloudflare_zone_settings_override", override({"ssl": "strict"}, ssl="full"), FAILED,
+     "v4 dynamic settings beside written ones"),
+    ("HUB_CF_2", "cloudflare_zone_settings_override", override(ssl="strict"), PASSED, "v4 dynamic settings, strict"),
+    ("HUB_CF_3", "cloudflare_zone_settings_override", override(min_tls_version="1.0"), FAILED, "v4 dynamic settings"),
+    ("HUB_CF_4", "cloudflare_zone_settings_override", override(always_use_https="off"), FAILED, "v4 dynamic settings"),
     # HUB_GEN_1: literal secrets
     ("HUB_GEN_1", "digitalocean_certificate",
      {"name": "origin", "type": "custom", "private_key": "${tls_private_key.origin.private_key_pem}",
@@ -383,6 +421,23 @@ def test_a_dynamic_block_does_not_stand_for_a_required_block():
                        "healthcheck": {"for_each": [], "content": {"protocol": "http", "port": 8080, "path": "/"}}}
     assert evaluate("HUB_DO_11", "digitalocean_loadbalancer", body)[0] == FAILED
     assert evaluate("HUB_DO_13", "digitalocean_loadbalancer", body) == (FAILED, ["no healthcheck block"])
+
+
+def test_a_dynamic_zone_setting_failure_names_the_template():
+    _, details = evaluate("HUB_CF_2", "cloudflare_zone_settings_override", override({"ssl": "off"}, ssl="flexible"))
+    assert details == ["ssl is 'off', not 'strict'", "ssl is 'flexible' (in dynamic.settings[0].content), not 'strict'"]
+
+
+def test_a_configuration_rule_lowering_ssl_is_named():
+    body = config_rules({"ssl": "strict"})
+    body["rules"].append({"action": "set_config", "expression": 'http.host eq "legacy.example.org"',
+                          "action_parameters": {"ssl": "flexible"}})
+    body["dynamic"] = {"rules": {"for_each": "${var.hosts}", "content": {"action": "set_config", "expression": "x",
+                                                                        "action_parameters": [{"ssl": "off"}]}}}
+    assert evaluate("HUB_CF_2", "cloudflare_ruleset", body) == (FAILED, [
+        "rules[1] sets ssl to 'flexible' for the requests it matches, not 'strict'",
+        "dynamic.rules[0].content sets ssl to 'off' for the requests it matches, not 'strict'",
+    ])
 
 
 def test_secrets_set_inside_a_script_or_url_are_found_and_references_are_not():

@@ -30,6 +30,7 @@ from policies.stack_rules import (
     run_stack_rules,
     security_headers,
     ssh_admin_sources,
+    zone_tls_settings,
 )
 from policies.stack_rules._cloudflare_expression import Applies, applies_to
 from policies.ports import PortRange, parse_port_range, uncovered
@@ -72,12 +73,13 @@ def checked_in_docs() -> dict[str, StackDocument]:
 
 
 def test_every_rule_module_declares_its_metadata():
-    assert RULE_IDS == ("HUB_STACK_1", "HUB_STACK_2", "HUB_STACK_3", "HUB_STACK_4")
+    assert RULE_IDS == ("HUB_STACK_1", "HUB_STACK_2", "HUB_STACK_3", "HUB_STACK_4", "HUB_STACK_5")
     for rule in ALL_RULES:
         assert rule.TITLE and rule.FIX and isinstance(rule.SEVERITY, Severity)
         assert rule.RESOURCE_TYPES <= RULE_RESOURCE_TYPES
-    assert {"cloudflare_ruleset", "cloudflare_dns_record", "digitalocean_firewall", "digitalocean_droplet",
-            "digitalocean_loadbalancer"} == RULE_RESOURCE_TYPES
+    assert {"cloudflare_ruleset", "cloudflare_dns_record", "cloudflare_record", "cloudflare_zone",
+            "cloudflare_zone_setting", "cloudflare_zone_settings_override", "digitalocean_firewall",
+            "digitalocean_droplet", "digitalocean_loadbalancer"} == RULE_RESOURCE_TYPES
 
 
 def test_checked_in_stacks_pass_every_rule_and_say_so(checked_in_docs):
@@ -203,9 +205,54 @@ def test_cross_stack_ruleset_passes_with_its_owner_and_fails_without():
     assert finding.stack == "staging" and "zone communityhub.dev is owned by another stack" in finding.message
 
 
-def _with_rules(rules: list[dict]) -> StackDocument:
+def _cross_stack_run(change_owner) -> list[StackDocument]:
+    """The staging stack and the owner of its zone, with `change_owner(raw)` applied to the owner."""
+    staging = load_stack(DATA / "cross_stack" / "staging" / "cdk.tf.json")
+    raw = json.loads((DATA / "cross_stack" / "shared-edge" / "cdk.tf.json").read_text())
+    raw["data"] = {"cloudflare_zone": {"other": {"filter": {"name": "other.org"}}}}
+    change_owner(raw)
+    return [staging, as_doc(raw, "shared-edge")]
+
+
+def test_cross_stack_rulesets_count_only_for_their_own_zone():
+    def for_another_zone(raw):
+        ruleset = raw["resource"]["cloudflare_ruleset"]["edge_security_headers"]
+        ruleset["zone_id"] = "${data.cloudflare_zone.other.zone_id}"
+
+    [finding] = failed(run_stack_rules(_cross_stack_run(for_another_zone)))
+    assert finding.stack == "staging"
+    assert "owned by stack shared-edge, which has no cloudflare_ruleset" in finding.message
+    assert "for that zone" in finding.message
+
+    def with_an_empty_one_for_another_zone(raw):
+        rulesets = raw["resource"]["cloudflare_ruleset"]
+        rulesets["other"] = {**rulesets["edge_security_headers"], "zone_id": "${data.cloudflare_zone.other.id}",
+                             "rules": []}
+
+    assert failed(run_stack_rules(_cross_stack_run(with_an_empty_one_for_another_zone))) == []
+
+
+def test_a_cross_stack_ruleset_whose_zone_cannot_be_told_does_not_count():
+    def literal_zone_id(raw):
+        raw["resource"]["cloudflare_ruleset"]["edge_security_headers"]["zone_id"] = "023e105f4ecef8ad9ca31a8372d0c353"
+
+    [finding] = failed(run_stack_rules(_cross_stack_run(literal_zone_id)))
+    assert "the zone of cloudflare_ruleset.edge_security_headers of stack shared-edge cannot be told" in finding.message
+
+    def and_an_empty_one_beside_the_good_one(raw):
+        rulesets = raw["resource"]["cloudflare_ruleset"]
+        rulesets["unknown"] = {**rulesets["edge_security_headers"], "zone_id": "${var.zone_id}", "rules": []}
+
+    # It may be this zone's as well: judged, so its missing headers count.
+    findings = failed(run_stack_rules(_cross_stack_run(and_an_empty_one_beside_the_good_one)))
+    assert {f.extra["ruleset"] for f in findings} == {"cloudflare_ruleset.unknown"} and len(findings) == 5
+
+
+def _with_rules(rules: list[dict], record_name: str | None = None) -> StackDocument:
     raw = json.loads((DATA / "later_rule_removes_xfo.cdk.tf.json").read_text())
     raw["resource"]["cloudflare_ruleset"]["edge_security_headers"]["rules"] = rules
+    if record_name is not None:
+        raw["resource"]["cloudflare_dns_record"]["edge_record_www"]["name"] = record_name
     return as_doc(raw, "production")
 
 
@@ -232,8 +279,8 @@ SET_XFO = {XFO: {"operation": "set", "value": "DENY"}}
 WWW_SOME_PATH = 'http.host eq "www.communityhub.org" and http.request.uri.path eq "/x"'
 
 
-def _header_problems(rules: list[dict]) -> list[tuple[str, str]]:
-    doc = _with_rules(rules)
+def _header_problems(rules: list[dict], record_name: str | None = None) -> list[tuple[str, str]]:
+    doc = _with_rules(rules, record_name)
     return [(f.extra["header"], f.message) for f in failed(security_headers.evaluate(doc, [doc]))]
 
 
@@ -264,9 +311,17 @@ def test_hsts_max_age_in_other_digits_is_unreadable():
          XCTO, "is 'sniff', expected 'nosniff'"),
         # A disabled rule sets nothing.
         ([_set_all(drop=[XFO]), _rule("true", SET_XFO, enabled=False)], XFO, "is missing"),
+        # `enabled: null` is unset: the rule runs, as Cloudflare's default is enabled.
+        ([_set_all(), _rule("true", {XFO: {"operation": "remove"}}, enabled=None)], XFO, "removed by rules[1]"),
         # A rule enabled by a Terraform variable may be off.
         ([_set_all(drop=[XFO]), _rule("true", SET_XFO, enabled="${var.headers_on}")], XFO,
          "known only at apply time"),
+        # A directive given twice makes the header invalid: no "first value wins".
+        ([_set_all(**{HSTS: "max-age=31536000; max-age=0; includeSubDomains"})], HSTS, "repeats max-age"),
+        ([_set_all(**{HSTS: "max-age=31536000; includeSubDomains; IncludeSubDomains"})], HSTS,
+         "repeats includesubdomains"),
+        # A second header added beside the one set: two policies, whichever comes first.
+        ([_set_all(), _rule("true", {HSTS: {"operation": "add", "value": GOOD[HSTS]}})], HSTS, "is sent 2 times"),
         # A value computed at the edge cannot be checked.
         ([_set_all(), _rule("true", {XFO: {"operation": "set", "expression": 'http.request.headers["x"][0]'}})],
          XFO, "cannot be verified"),
@@ -278,6 +333,67 @@ def test_header_values_are_judged_after_every_rule(rules, header, expected):
     problems = _header_problems(rules)
     assert [h for h, _ in problems] == [header]
     assert expected in problems[0][1]
+
+
+CSP = "Content-Security-Policy"
+
+
+@pytest.mark.parametrize(
+    "csp, expected",
+    [
+        # <script> elements and event-handler attributes have directives of their own.
+        ("script-src 'self'; script-src-elem 'self' 'unsafe-inline'", "allows 'unsafe-inline' in script-src-elem"),
+        ("script-src 'self'; script-src-attr 'unsafe-inline'", "allows 'unsafe-inline' in script-src-attr"),
+        # ... and fall back to script-src, then default-src, when they are absent.
+        ("default-src 'unsafe-inline'; script-src-elem 'self'", "allows 'unsafe-inline' in default-src"),
+        ("default-src 'self'; script-src-elem 'self' 'unsafe-inline'; script-src-attr 'unsafe-inline'",
+         "allows 'unsafe-inline' in script-src-elem, and 'unsafe-inline' in script-src-attr"),
+        # A nonce in script-src does not reach a script-src-elem of its own.
+        ("script-src 'nonce-r4nd0m'; script-src-elem 'unsafe-inline'", "allows 'unsafe-inline' in script-src-elem"),
+        # A malformed nonce is no nonce, so 'unsafe-inline' holds; a nonce does nothing to 'unsafe-eval'.
+        ("script-src 'nonce-' 'unsafe-inline'", "allows 'unsafe-inline' in script-src"),
+        ("script-src 'nonce-r4nd0m' 'unsafe-inline' 'unsafe-eval'", "allows 'unsafe-eval' in script-src"),
+    ],
+)
+def test_csp_unsafe_sources_are_found_where_they_apply(csp, expected):
+    problems = _header_problems([_set_all(**{CSP: csp})])
+    assert [h for h, _ in problems] == [CSP]
+    assert problems[0][1].split(": ", 1)[1].startswith(f"{CSP} {expected} (")
+
+
+@pytest.mark.parametrize(
+    "csp",
+    [
+        "script-src 'nonce-r4nd0m' 'strict-dynamic' 'unsafe-inline'",
+        "script-src 'self' 'sha256-B2yPHKaXnvFWtRChIbabYmUBFZdVfKKXHbWtWidDVF8=' 'unsafe-inline'",
+        "default-src 'self'; script-src-elem 'nonce-r4nd0m' 'unsafe-inline'; "
+        "script-src-attr 'sha384-abc' 'unsafe-inline'",
+        "script-src 'strict-dynamic' 'unsafe-inline' https:",
+    ],
+)
+def test_csp_unsafe_inline_beside_a_nonce_hash_or_strict_dynamic_is_ignored_by_browsers(csp):
+    assert _header_problems([_set_all(**{CSP: csp})]) == []
+
+
+@pytest.mark.parametrize("with_context", [True, False], ids=["zone-from-context", "zone-from-zone-id"])
+def test_provider_v4_records_are_judged_with_names_relative_to_the_zone(with_context):
+    doc = _with_rules([_set_all('http.host eq "www.communityhub.org"')])
+    raw = copy.deepcopy(doc.raw)
+    if not with_context:
+        del raw["//"]["hub"]
+    raw["resource"]["cloudflare_record"] = {
+        address: {"zone_id": "${data.cloudflare_zone.edge_zone.zone_id}", "name": name, "type": "A",
+                  "value": "192.0.2.10", "proxied": True}
+        for address, name in (("apex", "@"), ("api", "api"), ("www", "www"))
+    }
+    doc = as_doc(raw, "production")
+
+    findings = failed(security_headers.evaluate(doc, [doc]))
+
+    assert {(f.address, f.extra["hostname"]) for f in findings} == {
+        ("cloudflare_record.apex", "communityhub.org"),
+        ("cloudflare_record.api", "api.communityhub.org"),
+    }
 
 
 def test_rules_for_other_hosts_and_provider_v4_header_blocks_are_understood():
@@ -314,6 +430,38 @@ def test_rules_for_other_hosts_and_provider_v4_header_blocks_are_understood():
 )
 def test_expression_coverage_of_a_hostname(expression, expected):
     assert applies_to(expression, "www.x.org") is expected
+
+
+@pytest.mark.parametrize(
+    "expression, expected",
+    [
+        ("true", Applies.ALL),
+        # No request's host is the pattern itself: naming it covers none of the hosts it serves.
+        ('http.host eq "*.x.org"', Applies.SOME),
+        ('http.host eq "admin.x.org"', Applies.SOME),
+        ('http.host eq "a.b.x.org"', Applies.SOME),
+        ('http.host eq "x.org"', Applies.NONE),
+        ('http.host eq "y.org"', Applies.NONE),
+        ('http.host ne "admin.x.org"', Applies.SOME),
+        ('http.host ne "y.org"', Applies.ALL),
+        ('http.host in {"a.x.org" "b.x.org"}', Applies.SOME),
+        ('http.host in {"x.org" "y.org"}', Applies.NONE),
+    ],
+)
+def test_expression_coverage_of_a_wildcard_hostname(expression, expected):
+    assert applies_to(expression, "*.x.org") is expected
+
+
+def test_a_wildcard_record_needs_rules_for_every_host_under_it():
+    wildcard = "*.communityhub.org"
+    assert _header_problems([_set_all()], wildcard) == []
+    # A rule naming the pattern runs for no request: every header is missing.
+    problems = _header_problems([_set_all(f'http.host eq "{wildcard}"')], wildcard)
+    assert sorted(h for h, _ in problems) == sorted(GOOD)
+    # admin.communityhub.org is one of the hosts the wildcard serves.
+    remove_csp = _rule('http.host eq "admin.communityhub.org"', {"Content-Security-Policy": {"operation": "remove"}})
+    problems = _header_problems([_set_all(), remove_csp], wildcard)
+    assert [h for h, _ in problems] == ["Content-Security-Policy"] and "removed by rules[1]" in problems[0][1]
 
 
 # -- HUB_STACK_2: firewall coverage and targeted tags ---------------------------------------------
@@ -558,7 +706,8 @@ def test_undeclared_role_on_port_5432_in_hand_written_stack():
     assert finding.check_id == "HUB_STACK_3" and finding.address == "digitalocean_firewall.firewalls_db"
     assert finding.construct_path == "staging/firewalls/db"
     assert "hub-staging-db inbound_rule[1] opens tcp 5432 from tag hub:staging:search (search -> db)" in finding.message
-    assert {f.check_id for f in findings if f.status is Status.PASSED} == {"HUB_STACK_1", "HUB_STACK_2", "HUB_STACK_4"}
+    assert {f.check_id for f in findings if f.status is Status.PASSED} == {"HUB_STACK_1", "HUB_STACK_2", "HUB_STACK_4",
+                                                                            "HUB_STACK_5"}
 
 
 # -- HUB_STACK_4: SSH only from the admin networks --------------------------------------------------
@@ -623,6 +772,94 @@ def test_ssh_rules_of_other_protocols_or_ports_are_not_ssh(checked_in_docs):
 
     [finding] = failed(ssh_admin_sources.evaluate(doc, [doc]))
     assert finding.extra["rule"] == "inbound_rule[6]" and "tcp all ports" in finding.message
+
+
+# -- HUB_STACK_5: the owned zone's TLS settings -----------------------------------------------------
+
+
+def test_a_zone_owner_that_leaves_a_tls_setting_out_is_found(monkeypatch):
+    import constructs_lib.edge as edge
+
+    monkeypatch.delitem(edge.ZONE_SETTINGS, "min_tls_version")
+    doc = synthesized_doc("staging")
+
+    [finding] = failed(run_stack_rules([doc]))
+
+    assert finding.check_id == "HUB_STACK_5" and finding.address == "data.cloudflare_zone.edge_zone"
+    assert finding.extra == {"zone": "communityhub.dev", "setting": "min_tls_version"}
+    assert "min_tls_version is not set on the zone, so Cloudflare's default applies (TLS 1.0)" in finding.message
+
+
+def test_zone_settings_count_only_on_the_owned_zone(checked_in_docs):
+    raw = copy.deepcopy(checked_in_docs["production"].raw)
+    raw["data"]["cloudflare_zone"]["other"] = {"filter": {"name": "other.org"}}
+    settings = raw["resource"]["cloudflare_zone_setting"]
+    settings["edge_setting_ssl"]["zone_id"] = "${data.cloudflare_zone.other.zone_id}"
+    settings["edge_setting_always_use_https"]["zone_id"] = "0123456789abcdef0123456789abcdef"  # whose zone?
+    settings["edge_setting_min_tls_version"]["value"] = "1.1"
+    doc = as_doc(raw, "production")
+
+    findings = failed(zone_tls_settings.evaluate(doc, [doc]))
+
+    assert sorted((f.extra["setting"], f.address) for f in findings) == [
+        ("always_use_https", "data.cloudflare_zone.edge_zone"),
+        ("min_tls_version", "cloudflare_zone_setting.edge_setting_min_tls_version"),
+        ("ssl", "data.cloudflare_zone.edge_zone"),
+    ]
+    [ssl] = [f for f in findings if f.extra["setting"] == "ssl"]
+    assert "cloudflare_zone_setting.edge_setting_ssl sets it on zone_id '${data.cloudflare_zone.other.zone_id}', " \
+           "which does not refer to this zone" in ssl.message
+
+
+def test_a_stack_sharing_a_zone_owns_none_of_its_settings(checked_in_docs):
+    development = checked_in_docs["development"]
+    [finding] = zone_tls_settings.evaluate(development, [development])
+    assert finding.status is Status.PASSED and "owns no Cloudflare zone" in finding.message
+
+
+ZONE_ID = "${cloudflare_zone.main.id}"
+V5_SETTINGS = {"cloudflare_zone_setting": {
+    setting_id: {"zone_id": ZONE_ID, "setting_id": setting_id, "value": value}
+    for setting_id, value in (("ssl", "strict"), ("min_tls_version", "1.3"), ("always_use_https", "on"))
+}}
+V4_SETTINGS = {"ssl": "strict", "min_tls_version": "1.2", "always_use_https": "on"}
+
+
+@pytest.mark.parametrize(
+    "resources, unset",
+    [
+        (V5_SETTINGS, []),
+        ({"cloudflare_zone_settings_override": {"main": {"zone_id": ZONE_ID, "settings": V4_SETTINGS}}}, []),
+        # A template's for_each may make no block: it sets nothing for sure.
+        ({"cloudflare_zone_settings_override": {"main": {"zone_id": ZONE_ID, "dynamic": {
+            "settings": {"for_each": "${var.plans}", "content": V4_SETTINGS}}}}},
+         ["always_use_https", "min_tls_version", "ssl"]),
+        # for_each over settings: which setting each one is, is known at apply time only.
+        ({"cloudflare_zone_setting": {"all": {"for_each": {"ssl": "strict"}, "zone_id": ZONE_ID,
+                                              "setting_id": "${each.key}", "value": "${each.value}"}}},
+         ["always_use_https", "min_tls_version", "ssl"]),
+        # A count known at apply time only may be 0.
+        ({"cloudflare_zone_setting": {**V5_SETTINGS["cloudflare_zone_setting"],
+                                      "ssl": {**V5_SETTINGS["cloudflare_zone_setting"]["ssl"], "count": "${var.n}"}}},
+         ["ssl"]),
+    ],
+    ids=["v5", "v4", "v4-dynamic", "v5-for-each", "v5-count-unknown"],
+)
+def test_a_stack_creating_a_zone_must_set_its_tls_settings(resources, unset):
+    raw = {"resource": {"cloudflare_zone": {"main": {"name": "example.org", "account": {"id": "a"}}}, **resources}}
+    doc = as_doc(raw, "foreign")
+
+    findings = failed(zone_tls_settings.evaluate(doc, [doc]))
+
+    assert sorted(f.extra["setting"] for f in findings) == unset
+    assert all(f.address == "cloudflare_zone.main" and "is not set on the zone" in f.message for f in findings)
+
+
+def test_a_zone_whose_name_is_unknown_cannot_have_its_settings_told():
+    raw = {"resource": {"cloudflare_zone": {"main": {"name": "${var.zone}", "account": {"id": "a"}}}, **V5_SETTINGS}}
+    doc = as_doc(raw, "foreign")
+    [finding] = failed(zone_tls_settings.evaluate(doc, [doc]))
+    assert "creates a zone whose name is unknown before apply" in finding.message
 
 
 # -- bad input --------------------------------------------------------------------------------------
