@@ -54,7 +54,7 @@ _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(Severity)}  # c
 # name, suppressed_by) are left out: when they change, it is still the same alert.
 IDENTITY_EXTRA = (
     "field", "tag", "rule", "role", "peer", "hostname", "header", "ruleset", "ruleset_stack",
-    "suppressed_check", "target",
+    "suppressed_check", "target", "zone", "setting",
 )
 
 
