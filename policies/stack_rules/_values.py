@@ -104,6 +104,8 @@ def droplet_tags(doc: StackDocument, droplet: Resource) -> set[str]:
 def _literal_count(res: Resource) -> int | None:
     """How many instances a resource makes, when `count` or `for_each` says so literally; else None."""
     attrs = res.attrs
+    if "count" not in attrs and "for_each" not in attrs:
+        return 1  # the usual case, asked thousands of times per run
     if "for_each" in attrs:
         for_each = attrs["for_each"]
         return len(for_each) if isinstance(for_each, (dict, list)) else None
