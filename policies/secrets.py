@@ -67,7 +67,7 @@ _LONG_OPTION = re.compile(
 _NOT_A_SECRET_VALUE = re.compile(
     r"(?i)(?:true|false|yes|no|on|off|null|none|nil|required|optional|enabled|disabled|bearer|basic|token"
     r"|\d{1,5}(?:\.\d+)?(?:ms|us|s|m|h|d|w|k|kb|mb|gb|%)?|(?:~|\.{1,2})?/[\w./-]*"
-    r"|\{\{.*\}\}|\{%.*%\}|%\(\w+\)s|@@.*@@|<[^<>]*>|!\S+.*)"
+    r"|\{\{.*\}\}|\{%.*%\}|%\(\w+\)s|%[-#0 +]?\d*[a-z](?:\\n)?|@@.*@@|<[^<>]*>|!\S+.*)"
 )
 # Names of settings about a secret rather than the secret (PASSWORD_HASHER=argon2, SECRET_STORE=vault),
 # and names that point at where a secret is kept (existingSecret, from_secret, adminPasswordKey).
@@ -98,14 +98,17 @@ def _is_secret_key(key: str) -> bool:
 # privateKey: lower-cased, anything but letters and digits between), api(_key|key),
 # access(_key), auth(_key|orization) or webhook; the value patterns contain "-----begin ", "_v1_",
 # "hooks.slack.com/", "bearer" or, for a URL with a password, "://" (checked apart: see below); the
-# texts _PASSED_SECRETS finds contain passw, auth, (re)quirepass, (s)shpass, (m)ysql, (redis)-cli,
-# " by" before spaces and a quote (SQL's IDENTIFIED BY 'x') or, for a Redis ACL rule, ">" after a space and before
-# a non-space. Two characters outside ASCII lower-case into ASCII letters (U+0130 into "i" and a
-# combining dot, the Kelvin sign U+212A into "k"), so either of them, UTF-8 encoded, is a hint too.
+# texts _PASSED_SECRETS finds contain passw (htpasswd, chpasswd too), auth, (re)quirepass,
+# (s)shpass, (m)ysql, (redis)-cli, "by" before any spaces (Unicode ones too) and a quote (SQL's
+# IDENTIFIED BY 'x') or, for a Redis ACL rule, ">" after a space and before a non-space. Three
+# characters outside ASCII match ASCII letters: U+0130 lower-cases into "i" and a combining dot, the
+# Kelvin sign U+212A into "k", and the long s U+017F matches "s" when a pattern ignores case; so
+# each of them, UTF-8 encoded, is a hint too.
 # Each alternative starts with a rare byte or is factored by its first one: re skips faster.
 _SECRET_HINT = re.compile(
     rb"token|p(?:ass(?:w|phrase)|rivate[^a-z0-9]*key|wd)|s(?:ecret|shpass)|a(?:pi|ccess|uth)|webhook|-(?:----begin |cli)|_v1_"
-    rb"|hooks\.slack\.com/|b(?:earer|y(?<=\sby)\s+')|quirepass|ysql|>(?<=[ \t]>)\S|\xc4\xb0|\xe2\x84\xaa"
+    rb"|hooks\.slack\.com/|b(?:earer|y[\s\x1c-\x1f\x80-\xff]*')|quirepass|ysql|>(?<=[ \t]>)\S"
+    rb"|\xc4\xb0|\xe2\x84\xaa|\xc5\xbf"
 )
 
 
@@ -145,37 +148,48 @@ def _is_literal(text: Any) -> bool:
 # Redis (`requirepass x`, `masterauth x`, an ACL rule's `>x`) and keepalived (`auth_pass x`)
 # directives, SQL (`CREATE ROLE hub PASSWORD 'x'`, MySQL's `IDENTIFIED BY 'x'`), and commands that
 # take a password as an argument. Each pattern names the receiver and the value, and runs only on a
-# text holding one of its keywords (lower-cased): the patterns are slow to fail on long texts.
+# text holding one of its keywords (lower-cased). Their stretches are bounded, so a long text
+# cannot make them quadratic.
 _VALUE = r"""(?:"(?P<dq>[^"\n]*)"|'(?P<sq>[^'\n]*)'|(?P<word>[^\s'";|&/]+))"""  # a bare word ends at "/" (sed s/a/b/)
+# Where a command starts: a line, a pipe or list, a subshell, or after sudo/exec/then/do.
+_COMMAND = r"(?:^|[;&|(`]|\b(?:sudo|exec|then|do|else)\b)[ \t]*"
 _PASSED_SECRETS = (
     ("a password directive", ("requirepass", "masterauth", "auth_pass"), re.compile(
-        r"(?m)(?:^|[\s;\"'/])(?P<receiver>(?i:requirepass|masterauth|auth_pass))[ \t]+" + _VALUE)),
-    # an ACL rule's ">password", in an ACL file's `user` line or an `ACL SETUSER` command
+        r"(?m)(?:^|[\s;\"'/-])(?P<receiver>(?i:requirepass|masterauth|auth_pass))[ \t]+" + _VALUE)),
+    # an ACL rule's ">password": bare in an ACL file's `user` line or a script fed to redis-cli, quoted
+    # in a shell command line (where a bare ">file" is a redirect)
     ("a Redis ACL password", (" >", "\t>"), re.compile(
-        r"(?im)^[ \t]*(?P<receiver>user)[ \t]+\S+[^\n]*?[ \t]>(?P<word>[^\s'\"]+)")),
+        r"(?im)^[ \t]*(?P<receiver>user|acl[ \t]+setuser)[ \t]+\S+[^\n]{0,300}?[ \t]>(?P<word>[^\s'\">]+)")),
     ("a Redis ACL password", ("setuser",), re.compile(
-        r"(?i)\b(?P<receiver>acl[ \t]+setuser)[ \t]+\S+[^\n]*?[ \t]>(?P<word>[^\s'\"]+)")),
+        r"(?i)\b(?P<receiver>acl[ \t]+setuser)[ \t]+\S+[^\n]{0,300}?[ \t](?:'>(?P<sq>[^'\n]+)'|\">(?P<dq>[^\"\n]+)\")")),
     # PostgreSQL's `... [ENCRYPTED] PASSWORD 'x'`, MySQL's `IDENTIFIED [WITH plugin] BY 'x'`; only
-    # inside a CREATE/ALTER USER/ROLE statement, so prose such as "the password 'x'" is no finding.
+    # inside a CREATE/ALTER USER/ROLE statement (ended by ";" or the closing quote of `psql -c "..."`),
+    # so prose such as "the password 'x'" is no finding.
     ("an SQL password", ("create", "alter"), re.compile(
-        r"(?i)\b(?P<receiver>(?:create|alter)\s+(?:user|role))\b[^;]*?\b(?:password|by)\s+'(?P<sq>[^'\n]*)'")),
+        r"(?i)\b(?P<receiver>(?:create|alter)\s+(?:user|role))\b[^;\"]{0,500}?(?:\bpassword|by)\s*'(?P<sq>[^'\n]*)'")),
     ("an SQL password", ("password",), re.compile(
-        r"(?i)\b(?P<receiver>set\s+password)\b[^;=\n]*=\s*'(?P<sq>[^'\n]*)'")),
-    ("a password argument", ("sshpass",), re.compile(r"\b(?P<receiver>sshpass)\b[^\n;|&]*?[ \t]-p[ \t]*" + _VALUE)),
+        r"(?i)\b(?P<receiver>set\s+password)\b[^;=\n]{0,200}=\s*'(?P<sq>[^'\n]*)'")),
+    ("a password argument", ("mysqladmin",), re.compile(
+        r"(?m)" + _COMMAND + r"(?P<receiver>mysqladmin)\b[^\n;|&]{0,200}?[ \t]password[ \t]+" + _VALUE)),
+    ("a password argument", ("sshpass",), re.compile(
+        r"(?m)" + _COMMAND + r"(?P<receiver>sshpass)\b[^\n;|&]{0,200}?[ \t]-p[ \t]*" + _VALUE)),
     ("a password argument", ("mysql",), re.compile(
-        r"\b(?P<receiver>mysql(?:dump|admin|import|check|show)?)\b[^\n;|&]*?[ \t]-p" + _VALUE)),
+        r"(?m)" + _COMMAND + r"(?P<receiver>mysql(?:dump|admin|import|check|show)?)\b[^\n;|&]{0,200}?[ \t]-p"
+        + _VALUE)),
     ("a password argument", ("redis-cli",), re.compile(
-        r"\b(?P<receiver>redis-cli)\b[^\n;|&]*?[ \t](?:-a|--pass)[ \t]+" + _VALUE)),
-    ("a password argument", ("htpasswd",), re.compile(
-        r"\b(?P<receiver>htpasswd)[ \t]+-[A-Za-z]*b[A-Za-z]*(?:[ \t]+-\S+)*[ \t]+\S+[ \t]+\S+[ \t]+" + _VALUE)),
+        r"(?m)" + _COMMAND + r"(?P<receiver>redis-cli)\b[^\n;|&]{0,200}?[ \t](?:-a|--pass)[ \t]+" + _VALUE)),
     ("a password argument", ("chpasswd",), re.compile(
         r"\becho[ \t]+['\"]?[\w.-]+:(?P<word>[^\s'\"]+)['\"]?[ \t]*\|[ \t]*(?:sudo[ \t]+)?(?P<receiver>chpasswd)\b")),
+    ("a password argument", ("chpasswd",), re.compile(
+        r"\b(?P<receiver>chpasswd)[ \t]*<<<[ \t]*['\"]?[\w.-]+:(?P<word>[^\s'\"]+)")),
 )
-_PASSED_KEYWORD = re.compile("|".join(re.escape(k) for _, keywords, _ in _PASSED_SECRETS for k in keywords))
-# `password: |` or `password: >-`: the value is the YAML block scalar's first line below.
+_PASSED_KEYWORD = re.compile("|".join(re.escape(k) for _, keywords, _ in _PASSED_SECRETS for k in [*keywords, "htpasswd"]))
+# htpasswd's options and arguments, up to the end of its command.
+_HTPASSWD = re.compile(r"(?m)" + _COMMAND + r"htpasswd\b([^\n;|&]{0,300})")
+# `password: |` or `password: >-`: the value is the YAML block scalar's first line below ("#" there is text).
 _BLOCK_SCALAR = re.compile(
     r"(?m)^([ \t]*)(?:-[ \t]+)?([A-Za-z_][A-Za-z0-9_.-]*)[ \t]*:[ \t]*[|>][+-]?[0-9]?[ \t]*(?:#[^\n]*)?\n"
-    r"(?:[ \t]*\n)*\1[ \t]+([^\s#][^\n]*)"
+    r"(?:[ \t]*\n)*\1[ \t]+(\S[^\n]*)"
 )
 # A PostgreSQL SCRAM verifier cannot log in: it is what the server keeps in place of the password.
 _SCRAM_VERIFIER = re.compile(r"SCRAM-SHA-256\$\d+:")
@@ -184,19 +198,40 @@ _SCRAM_VERIFIER = re.compile(r"SCRAM-SHA-256\$\d+:")
 def _may_be_credential(assigned: str) -> bool:
     """Whether a value given to a secret's name can be the secret itself.
 
-    Not: a `$VAR`, `${...}` or `` `command` `` value, filled in later; a value shorter than four
-    characters ("password: see vault") or without a letter or digit, which is syntax (`|`, `>`);
-    a setting-like value (_NOT_A_SECRET_VALUE).
+    Not: a `$VAR`, `${...}`, `%{...}` or `` `command` `` value (also in quotes), filled in later; a
+    value shorter than four characters ("password: see vault") or without a letter or digit, which
+    is syntax (`|`, `>`); a setting-like value or a placeholder (_NOT_A_SECRET_VALUE).
     """
-    if assigned[:1] in ("$", "`") or len(assigned) < 4 or not any(c.isalnum() for c in assigned):
+    bare = assigned.strip().strip("'\"")
+    if bare[:1] in ("$", "`") or bare[:2] == "%{" or is_reference(bare) or len(bare) < 4 \
+            or not any(c.isalnum() for c in bare):
         return False
-    return not _NOT_A_SECRET_VALUE.fullmatch(assigned)
+    return not _NOT_A_SECRET_VALUE.fullmatch(bare)
 
 
 def _commented_out(text: str, position: int) -> bool:
     """Whether `position` follows a `#` on its line, as in redis.conf's "# requirepass foobared"."""
     before = text[text.rfind("\n", 0, position) + 1:position]
     return before.lstrip().startswith("#") or before.rstrip(" \t^").endswith("#")
+
+
+def _htpasswd_password(arguments: str) -> str | None:
+    """The password `htpasswd -b [-C cost] [-c] file user password` (or `-nb user password`) is given."""
+    words = arguments.split()
+    flags, positional, index = "", [], 0
+    while index < len(words):
+        word = words[index]
+        if word.startswith("-") and len(word) > 1:
+            flags += word[1:]
+            if word[-1] in "Cr" and index + 1 < len(words):  # -C cost, -r rounds take a value
+                index += 1
+        else:
+            positional.append(word)
+        index += 1
+    if "b" not in flags:
+        return None  # the password is asked for, not given
+    wanted = 1 if "n" in flags else 2  # -n prints instead of writing a file
+    return positional[wanted] if len(positional) > wanted else None
 
 
 def _passed_secrets(text: str) -> list[str]:
@@ -211,11 +246,16 @@ def _passed_secrets(text: str) -> list[str]:
         for match in pattern.finditer(text):
             groups = match.groupdict()
             assigned = next((groups[g] for g in ("dq", "sq", "word") if groups.get(g) is not None), "")
-            if _commented_out(text, match.start("receiver")) or not _may_be_credential(assigned.strip()):
+            if _commented_out(text, match.start("receiver")) or not _may_be_credential(assigned):
                 continue
             if _SCRAM_VERIFIER.match(assigned):
                 continue
             found.append(f"{description} ({' '.join(match['receiver'].split()).lower()})")
+    if "htpasswd" in lowered:
+        for match in _HTPASSWD.finditer(text):
+            password = _htpasswd_password(match.group(1))
+            if password is not None and not _commented_out(text, match.start(1)) and _may_be_credential(password):
+                found.append("a password argument (htpasswd)")
     return found
 
 

@@ -491,7 +491,18 @@ def test_secrets_set_inside_a_script_or_url_are_found_and_references_are_not():
     "redis-cli CONFIG SET requirepass " + "hunter22",
     "sed -i 's/^# requirepass foobared/requirepass " + "hunter22/' /etc/redis/redis.conf",
     "user default on >" + "hunter22 ~* +@all",  # Redis ACL file
-    "redis-cli ACL SETUSER metrics on >" + "hunter22 +info",
+    "redis-cli ACL SETUSER metrics on '>" + "hunter22' +info",  # quoted: a bare >x is a shell redirect
+    "redis-cli <<EOF\nACL SETUSER metrics on >" + "hunter22 +info\nEOF",  # a script: bare
+    "redis-server --requirepass " + "hunter22",
+    "htpasswd -bBC 12 /etc/nginx/.htpasswd grafana " + "hunter22",  # -C takes a value
+    "htpasswd -c -b /etc/nginx/.htpasswd grafana " + "hunter22",
+    "htpasswd -nbB grafana " + "hunter22 >> /etc/nginx/.htpasswd",
+    'chpasswd <<< "root:' + 'hunter22"',
+    "mysqladmin -u root password " + "hunter22",
+    "db:\n  password: |\n    #" + "hunter22\n",  # in a block scalar "#" is text
+    "mariadb -e \"CREATE USER bob IDENTIFIED/**/BY '" + "hunter22'\"",
+    "CREATE USER bob IDENTIFIED\u00a0BY '" + "hunter22';",  # a Unicode space
+    "ALTER ROLE bob PA\u017fSWORD '" + "hunter22'",  # the long s matches s when case is ignored
     "auth_pass " + "hunter22",  # keepalived
     "psql -c \"ALTER USER hub WITH PASSWORD '" + "hunter22'\"",
     "psql -c \"CREATE ROLE hub LOGIN\n  PASSWORD '" + "hunter22'\"",
@@ -548,6 +559,16 @@ def test_secrets_in_a_text_are_found(text):
     'echo "root:$ROOT_PW" | chpasswd',
     "db:\n  password: >-\n    {{ pg_password }}\n",
     "ssh_authorized_keys: |\n  - ssh-ed25519 AAAA ops@example.com\n",
+    'htpasswd -bBC 12 /etc/nginx/.htpasswd grafana "$GRAFANA_PW"',
+    "sed -i 's/^# requirepass foobared/requirepass '\"$REDIS_PASSWORD\"'/' /etc/redis/redis.conf",
+    "printf 'requirepass %s\\n' \"$REDIS_PASSWORD\" >> /etc/redis/redis.conf",
+    "redis-cli ACL SETUSER metrics on nopass +info >>setup.log",  # shell redirects, not ACL passwords
+    "redis-cli ACL SETUSER metrics on nopass +info >acl.out",
+    "docker run -d --name mysql -p3306:3306 mysql:8",  # mysql is not the command
+    "requirepass %{if x}${a}%{endif}",  # Terraform template directives
+    'db:\n  password: |\n    %{ if pw != "" }${pw}%{ endif }\n',
+    "CREATE ROLE app LOGIN PASSWORD '%{ if x }${a}%{ endif }';",
+    "psql -c \"CREATE ROLE grafana LOGIN\"\nlogger \"grafana role made by 'cloud-init'\"",
 ])
 def test_settings_about_secrets_in_a_text_are_not_secrets(text):
     assert find_secrets({"user_data": text}) == []
