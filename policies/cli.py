@@ -33,6 +33,14 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
 
 
+def _is_standard_output(path: Path) -> bool:
+    try:
+        here, out = os.stat(path), os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError):  # no such file, or standard output is closed or not a real file
+        return False
+    return (here.st_dev, here.st_ino) == (out.st_dev, out.st_ino)
+
+
 def _print(text: str) -> None:
     try:
         sys.stdout.write(text)
@@ -50,11 +58,18 @@ def write_output(text: str, output: Path | None, inputs: Iterable[Path | None] =
     if output is None:
         _print(text if text.endswith("\n") else text + "\n")
         return
+    if _is_standard_output(output):  # /dev/stdout: keep the shell's redirection (">>" appends)
+        _print(text if text.endswith("\n") else text + "\n")
+        return
     shown = output
-    output = output.resolve()  # through a symlink: the report replaces its target, the link stays
     for source in inputs:
         if source is not None and _same_file(output, Path(source)):
             raise UsageError(f"--output {shown}: is an input of this run ({source}); name another file")
+    if not (output.exists() and not output.is_file() and not output.is_dir()):
+        # Through a symlink to a file: the report replaces its target, the link stays. (A device or
+        # pipe such as /dev/stdout is written into, below; resolving it would name "pipe:[N]".)
+        output = output.resolve()
+    output = output.absolute()
     if output.is_dir():
         raise UsageError(f"--output {shown}: is a directory; name a file")
     if output.exists() and not output.is_file():

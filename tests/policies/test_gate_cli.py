@@ -626,3 +626,17 @@ def test_an_error_shows_control_characters_from_the_input_as_escapes(tmp_path):
     proc = gate("check", str(stack), tmp_path=tmp_path)
     assert proc.returncode == 2 and "\x1b" not in proc.stderr
     assert "resource.digitalocean_droplet.a\\x1b[2Kb: expected an object" in proc.stderr
+
+
+def test_output_to_dev_stdout_keeps_the_shells_redirection(tmp_path):
+    log = tmp_path / "all.txt"
+    log.write_text("EARLIER\n")
+    with log.open("a") as appended:
+        proc = subprocess.run([sys.executable, "-m", "policies", "check", str(INSECURE), "--format", "json",
+                               "--output", "/dev/stdout"], cwd=ROOT, env=run_env(tmp_path), stdout=appended,
+                              stderr=subprocess.PIPE, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    earlier, report = log.read_text().split("\n", 1)
+    assert earlier == "EARLIER" and json.loads(report)["summary"]["result"] == "fail"
+    piped = gate("check", str(INSECURE), "--format", "json", "--output", "/dev/stdout", tmp_path=tmp_path)
+    assert piped.returncode == 1 and json.loads(piped.stdout)["summary"]["result"] == "fail"
