@@ -163,8 +163,12 @@ def cmd_check(args) -> int:
     from policies.reports import render
     from policies.suppressions import DEFAULT_SUPPRESSIONS_PATH
 
-    docs = load_documents(args.paths or [DEFAULT_OUT])
-    result, _ = evaluate(docs, GateOptions(environments=args.env, suppressions=args.suppressions, today=args.today))
+    paths = args.paths or [DEFAULT_OUT]
+    docs = load_documents(paths)
+    # A stack file or stack directory is part of an output; a cdktf.out (or its stacks/) is all of one.
+    whole = all(p.is_dir() and not (p / "cdk.tf.json").is_file() for p in paths)
+    options = GateOptions(environments=args.env, suppressions=args.suppressions, today=args.today, whole_outputs=whole)
+    result, _ = evaluate(docs, options)
     color = args.output is None and args.format == "text" and sys.stdout.isatty()
     inputs = [d.path for d in docs] + [args.suppressions or DEFAULT_SUPPRESSIONS_PATH, _price_override()]
     write_output(render(result, args.format, color=color, show_passed=args.show_passed), args.output, inputs)

@@ -32,6 +32,9 @@ class GateOptions:
     suppressions: Path | None = None  # None: ./suppressions.toml when present
     today: date = field(default_factory=date.today)
     checkov_timeout: float | None = None
+    # Whether the stacks read are every stack of their outputs (a cdktf.out, not one stack file):
+    # only then can a suppression for a stack name none of them has be told to be misspelt.
+    whole_outputs: bool = True
 
 
 def load_documents(paths: list[Path]) -> list[StackDocument]:
@@ -163,7 +166,8 @@ def evaluate(docs: list[StackDocument], options: GateOptions) -> tuple[GateResul
     known = set(checkov_ids) | set(RULE_IDS) | {"HUB_COST_1", "HUB_COST_2", UNKNOWN_TYPE, SECRET_IN_CONFIG}
     known |= {f.check_id for f in findings}
     findings, problems = apply_suppressions(
-        findings, suppressions, known, options.today, stacks=names, loaded=[d.name for d in docs]
+        findings, suppressions, known, options.today, stacks=names,
+        loaded=[d.name for d in docs] if options.whole_outputs else None
     )
     findings = sorted(findings + problems, key=Finding.sort_key)
     return GateResult(findings=findings, stacks=[d.name for d in selected], errors=errors), costs

@@ -278,18 +278,22 @@ def apply_suppressions(
 
     Returns (the findings in their original order, covered failed ones now SUPPRESSED with the reason;
     the problem findings about the suppressions themselves). `stacks` names the stacks this run
-    evaluated (by default, the stacks the findings name); `loaded`, every stack the run read, some
-    perhaps not evaluated (`--env`); by default the evaluated ones. A check id that some finding
-    carries counts as known even when `known_check_ids` lacks it.
+    evaluated (by default, the stacks the findings name); `loaded`, every stack of the outputs the
+    run read, some perhaps not evaluated (`--env`), or None when only some stacks of an output were
+    read (a stack file). A check id that some finding carries counts as known even when
+    `known_check_ids` lacks it.
 
     An entry is judged unused only when every stack it is meant for was evaluated, so gating one stack
-    never fails on an entry another stack uses; an entry meant for no stack read (a misspelt stack
-    name) is unused too, unless it may be meant for preview stacks. An expired entry is reported
-    unless it is meant only for stacks read but not evaluated.
+    never fails on an entry another stack uses; an entry meant for no stack of the outputs read (a
+    misspelt stack name) is unused too, unless it may be meant for preview stacks. With only some
+    stacks read, entries meant for every stack are not judged, nor entries meant for none of them.
+    An expired entry is reported unless it is meant only for stacks not evaluated.
     """
     findings = list(findings)
     evaluated = set(stacks) if stacks is not None else {f.stack for f in findings}
     every = set(loaded) | evaluated if loaded is not None else evaluated
+    # Only when every stack of the output was read can an entry meant for none of them be a typo.
+    knows_every_stack = loaded is not None
     known = set(known_check_ids) | {f.check_id for f in findings}
     problems: list[Finding] = []
     active: list[Suppression] = []
@@ -299,7 +303,7 @@ def apply_suppressions(
             problems.append(_problem(UNKNOWN_CHECK, suppression, message))
         elif suppression.expired(today):
             meant_for = suppression.meant_for(every)
-            if not meant_for or meant_for & evaluated:
+            if meant_for & evaluated or (not meant_for and knows_every_stack):
                 message = (
                     f"{suppression.describe()} expired on {suppression.expires.isoformat()} "
                     "and no longer suppresses anything."
@@ -322,9 +326,9 @@ def apply_suppressions(
         if suppression.index in used:
             continue
         meant_for = suppression.meant_for(every)
-        if meant_for and meant_for <= evaluated:
+        if meant_for and meant_for <= evaluated and (knows_every_stack or suppression.stack_scope != "*"):
             message = f"{suppression.describe()} covers no failed finding of check {suppression.check} in this run."
-        elif not meant_for and not suppression.for_previews:
+        elif not meant_for and knows_every_stack and not suppression.for_previews:
             message = (f"{suppression.describe()} is meant for stacks matching {suppression.stack_scope!r}, and no "
                        f"stack of this run matches (stacks: {', '.join(sorted(every)) or 'none'}).")
         else:

@@ -640,3 +640,17 @@ def test_output_to_dev_stdout_keeps_the_shells_redirection(tmp_path):
     assert earlier == "EARLIER" and json.loads(report)["summary"]["result"] == "fail"
     piped = gate("check", str(INSECURE), "--format", "json", "--output", "/dev/stdout", tmp_path=tmp_path)
     assert piped.returncode == 1 and json.loads(piped.stdout)["summary"]["result"] == "fail"
+
+
+def test_one_stack_file_is_not_failed_by_suppressions_meant_for_stacks_not_read(out, tmp_path):
+    entries = "".join(
+        f'[[suppression]]\ncheck = "HUB_DO_7"\ntarget = "{target}"\nreason = "Monitoring agent ships with the image"\n'
+        'expires = 2099-01-01\n\n'
+        for target in ("production:digitalocean_droplet.*", "production/pools/*", "digitalocean_droplet.*"))
+    suppressions = written(tmp_path / "suppressions.toml", entries)
+    one = gate("check", str(out / "stacks" / "staging" / "cdk.tf.json"), "--suppressions", str(suppressions),
+               tmp_path=tmp_path)
+    assert one.returncode == 0, one.stdout + one.stderr
+    whole = gate("check", str(out), "--suppressions", str(suppressions), "--format", "json", tmp_path=tmp_path)
+    unused = [f["extra"]["entry"] for f in json.loads(whole.stdout)["findings"] if f["check_id"] == "HUB_SUPPRESSION_UNUSED"]
+    assert whole.returncode == 1 and unused == [1, 2, 3]  # with the whole output read, all three are judged
