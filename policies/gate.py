@@ -85,9 +85,10 @@ def _config_blocks(doc: StackDocument) -> list[tuple[dict[str, Any], Any]]:
     return [
         *((location(doc, block), block.attrs) for block in (*doc.providers, *doc.modules, *doc.data_sources)),
         *([(at("terraform", "terraform"), doc.raw["terraform"])] if doc.raw.get("terraform") else []),
-        *((at(f"variable.{name}", "variable", name), {name: body.get("default")})  # the name tells a password
+        # a variable's, output's or local's name tells a password: scanned with it
+        *((at(f"variable.{name}", "variable", name), {name: body.get("default")})
           for name, body in doc.variables.items() if isinstance(body, dict)),
-        *((at(f"output.{name}", "output", name), body) for name, body in doc.outputs.items()),
+        *((at(f"output.{name}", "output", name), {name: body}) for name, body in doc.outputs.items()),
         *((at(f"local.{name}", "locals", name), {name: body})
           for name, body in (raw_locals.items() if isinstance(raw_locals, dict) else ())),
     ]

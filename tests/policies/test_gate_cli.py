@@ -409,7 +409,7 @@ def test_secrets_outside_resources_fail_the_stack_at_their_block(tmp_path):
     token = "dop_v1_" + "0123456789abcdef" * 4  # assembled so no secret scanner trips over this file
     stack = written(tmp_path / "leaky" / "cdk.tf.json", json.dumps({
         "resource": {"digitalocean_vpc": {"v": {"name": "v", "region": "fra1", "ip_range": "10.10.0.0/20"}}},
-        "output": {"token": {"value": token}},
+        "output": {"token": {"value": token}, "admin_password": {"value": "Hunter2Hunter2", "sensitive": True}},
         "locals": {"db": {"admin_password": "hunter2"}},
         "module": {"m": {"source": "./m", "api_key": "abc123"}},
         "data": {"http": {"h": {"url": "https://example.com", "request_headers": {"Authorization": "Bearer " + "x1" * 10}}}},
@@ -428,7 +428,9 @@ def test_secrets_outside_resources_fail_the_stack_at_their_block(tmp_path):
              if f["check_id"] == "HUB_GEN_2" and f["status"] == "failed"}
     assert found == {  # one finding per block, at its address and line, so each can be fixed or suppressed
         ("terraform", line_of("terraform"), "cloud.token: literal value under the secret-like key 'token'"),
-        ("output.token", line_of("token"), "value: looks like a DigitalOcean API token"),
+        ("output.token", line_of("token"), "token.value: looks like a DigitalOcean API token"),
+        ("output.admin_password", line_of("admin_password"), "admin_password.value: literal value under the "
+         "secret-like key 'admin_password'"),
         ("local.db", line_of("db"), "db.admin_password: literal value under the secret-like key 'admin_password'"),
         ("module.m", line_of("m"), "api_key: literal value under the secret-like key 'api_key'"),
         ("data.http.h", line_of("h"), "request_headers.Authorization: looks like a bearer token"),
