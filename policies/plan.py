@@ -348,12 +348,20 @@ class PlanEnvironment:
         return f"{self.kind} (from {self.source})"
 
 
+# Types whose `tags` label the resource itself. A firewall's or an alert's tags select other
+# resources (a shared alert may name env:staging and env:production), so they say nothing here.
+LABELLED_TYPES = frozenset({
+    "digitalocean_droplet", "digitalocean_volume", "digitalocean_database_cluster", "digitalocean_kubernetes_cluster",
+})
+
+
 def _environment_evidence(plan: PlanDocument) -> list[tuple[str, str]]:
-    """(environment name, where the plan says it) from its managed resources' `env:<x>` tags and
-    its `environment` variable. Data sources are left out: they read other environments' objects."""
+    """(environment name, where the plan says it) from the `env:<x>` tags of its managed resources
+    that carry their own labels, and its `environment` variable. Data sources are left out: they
+    read other environments' objects."""
     found: dict[str, str] = {}
     for rc in plan.resource_changes:
-        if rc.mode != "managed":
+        if rc.mode != "managed" or rc.type not in LABELLED_TYPES:
             continue
         for side in ("before", "after"):
             for tag in rc.tags(side):
@@ -383,7 +391,9 @@ def resolve_environment(plan: PlanDocument, environment: str | None, file: str =
 
     if environment:
         given = named(environment, "the given environment")
-        contradicting = [(name, source) for name, source in evidence if environment_kind(name) != given.kind]
+        # A name the gate does not know (env:shared) contradicts nothing; a known other one does.
+        contradicting = [(name, source) for name, source in evidence
+                         if environment_kind(name) not in (None, given.kind)]
         if contradicting and not given.assumed:
             said = "; ".join(f"{name!r} ({source})" for name, source in contradicting)
             raise PlanReadError(
@@ -422,7 +432,7 @@ def stateful_reason(
             return reason
     tags = rc.tags("before")  # what exists now is what a destroy loses
     if rc.type == "digitalocean_droplet":
-        roles = [t for t in tags if t.lower().startswith("role:")]
+        roles = [t for t in tags if t.lower().startswith("role:") and t.split(":", 1)[1].strip()]
         stateful = [t for t in roles if t.split(":", 1)[1].strip().lower() in stateful_roles]
         if stateful:
             return f"Droplet tagged {', '.join(stateful)}, a stateful role, keeps its data on local disk"
@@ -705,7 +715,9 @@ def plan_cost_change(plan: dict, prices: PriceTable | None = None, *, file: str 
             # Never a silent zero: Spaces and uptime checks are billed per account, the rest is not in the table.
             unknown.append(UnknownPrice(rc.address, "after" if rc.action == "create" else "before",
                                         f"{rc.type} changes are not priced in a plan"))
-            changes.append(CostChange(rc.address, rc.action, None, None, None))
+            zero = Decimal("0.00")  # a side where the object does not exist costs nothing, known or not
+            changes.append(CostChange(rc.address, rc.action, zero if rc.action == "create" else None,
+                                      zero if rc.action == "delete" else None, None))
             continue
         sides: dict[str, Decimal | None] = {}
         for side, value, exists in (

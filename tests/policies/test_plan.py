@@ -558,3 +558,32 @@ def test_types_a_plan_cannot_price_are_unknown_and_free_ones_are_left_out():
     assert sorted(u.address for u in cost.unknown) == ["digitalocean_database_cluster.pg", "digitalocean_spaces_bucket.media"]
     assert [c.address for c in cost.changes if c.delta is not None] == ["digitalocean_reserved_ip.ip"]
     assert cost.total_delta == table.reserved_ip.unassigned_month and not cost.complete
+
+
+def test_selector_tags_and_unknown_names_do_not_contradict_the_given_environment():
+    alert = {"address": "digitalocean_monitor_alert.cpu", "mode": "managed", "type": "digitalocean_monitor_alert",
+             "name": "cpu", "change": {"actions": ["update"], "before": {"tags": ["env:staging", "env:production"]},
+                                       "after": {"tags": ["env:staging", "env:production"]}}}
+    bastion = {"address": "digitalocean_droplet.bastion", "mode": "managed", "type": "digitalocean_droplet",
+               "name": "bastion", "change": {"actions": ["no-op"], "before": {"tags": ["env:shared", "role:bastion"]},
+                                             "after": {"tags": ["env:shared", "role:bastion"]}}}
+    plan = _volume_delete("staging", alert, bastion)
+    for environment in ("staging", "production"):  # an alert's tags select, they do not label
+        if environment == "production":
+            with pytest.raises(PlanReadError, match="'staging' \\(variable environment\\)"):
+                check_plan(plan, environment=environment, file="p.json", today=TODAY)
+        else:
+            [blocked] = by_status(check_plan(plan, environment=environment, file="p.json", today=TODAY), Status.FAILED)
+            assert blocked.address == "digitalocean_volume.db_data"
+
+
+def test_an_empty_role_tag_is_no_role():
+    [blocked] = by_status(check_plan(_droplet_delete({"tags": ["env:staging", "role:"]}), environment=None,
+                                     file="p.json", today=TODAY), Status.FAILED)
+    assert "has no role:<x> tag" in blocked.message
+
+
+def test_an_unpriced_type_created_costs_nothing_before():
+    [change] = plan_cost_change(_plan_of(_create("digitalocean_database_cluster", "pg", {"size": "x"})),
+                                load_price_table()).changes
+    assert (change.before_usd, change.after_usd, change.delta) == (Decimal("0.00"), None, None)
