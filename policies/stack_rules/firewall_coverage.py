@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import defaultdict
 
 from policies.findings import Finding, Severity
 from policies.stack_document import Resource, StackDocument
@@ -47,19 +48,25 @@ _DROPLET_IDS = re.compile(r"\$\{\s*digitalocean_droplet\.([A-Za-z_][\w-]*)(\[\*\
 
 
 def _droplets_listed_whole(doc: StackDocument, droplet_ids: list[str]) -> set[str]:
-    """The Droplet resources whose every instance a firewall's droplet_ids lists. `web[0]` lists
-    all of `web` only when `web` makes one instance; an id inside a function or a conditional
-    lists nothing for sure."""
-    listed = set()
+    """The Droplet resources whose every instance a firewall's droplet_ids lists: `web.id`, `web[*].id`,
+    or `web[0].id` ... `web[n-1].id` for a `web` of a literal count n. An id inside a function or a
+    conditional lists nothing for sure."""
+    whole, indexed = set(), defaultdict(set)
     for item in droplet_ids:
         match = _DROPLET_IDS.fullmatch(item.strip())
         if not match:
             continue
         name, index = match.group(1), match.group(3)
+        if index is None:
+            whole.add(name)
+        else:
+            indexed[name].add(int(index))
+    for name, indices in indexed.items():
         droplet = doc.by_address(f"digitalocean_droplet.{name}")
-        if index is None or (index == "0" and droplet is not None and instance_count(droplet) == 1):
-            listed.add(name)
-    return listed
+        count = instance_count(droplet) if droplet is not None else None
+        if count is not None and indices >= set(range(count)):
+            whole.add(name)
+    return whole
 
 
 def _why_missing(tag: str, carried: set[str]) -> str:

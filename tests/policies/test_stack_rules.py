@@ -523,6 +523,7 @@ def test_a_firewall_that_may_make_nothing_covers_nothing(checked_in_docs, makes)
     (2, "${digitalocean_droplet.db_1[0].id}", False),  # db_1[1] is left open
     (2, "${digitalocean_droplet.db_1[*].id}", True),
     (2, "${digitalocean_droplet.db_1.*.id}", True),
+    (2, ["${digitalocean_droplet.db_1[0].id}", "${digitalocean_droplet.db_1[1].id}"], True),  # one by one
     (None, "${var.primary ? digitalocean_droplet.db_1.id : digitalocean_droplet.search_1.id}", False),
 ])
 def test_droplet_ids_cover_only_the_instances_they_list(checked_in_docs, droplet_count, listed, covered):
@@ -530,7 +531,7 @@ def test_droplet_ids_cover_only_the_instances_they_list(checked_in_docs, droplet
     if droplet_count is not None:
         raw["resource"]["digitalocean_droplet"]["db_1"]["count"] = droplet_count
     db = raw["resource"]["digitalocean_firewall"]["firewalls_db"]
-    db["tags"], db["droplet_ids"] = [], [listed]
+    db["tags"], db["droplet_ids"] = [], listed if isinstance(listed, list) else [listed]
     doc = as_doc(raw, "staging")
     uncovered = [f.address for f in failed(firewall_coverage.evaluate(doc, [doc])) if "no firewall covers" in f.message]
     assert uncovered == ([] if covered else ["digitalocean_droplet.db_1"])
