@@ -67,12 +67,16 @@ class CloudflareSslStrict(HubResourceCheck):
         phase = value(conf, "phase")
         if phase != CONFIG_PHASE and not is_reference(phase):
             return  # another phase (headers, WAF, ...) cannot change the SSL mode
+        if is_reference(value(conf, "rules")):  # v5 takes the rules as an attribute, so an expression is valid
+            self.fail(f"rules is {value(conf, 'rules')!r}, so whether a rule lowers ssl cannot be told")
         for index, rule in enumerate(blocks(conf, "rules")):
             action = value(rule, "action")
             # A rule Terraform may turn off counts until it is off; null is unset, and the default is on.
             if (action != CONFIG_ACTION and not is_reference(action)) or value(rule, "enabled") is False:
                 continue
             label = f"{rule[DYNAMIC_ORIGIN]}.content" if DYNAMIC_ORIGIN in rule else f"rules[{index}]"
+            if is_reference(value(rule, "action_parameters")):
+                self.fail(f"{label}.action_parameters is an expression, so the ssl it sets cannot be told")
             for parameters in blocks(rule, "action_parameters"):
                 mode = value(parameters, "ssl", REQUIRED_MODE)
                 if mode != REQUIRED_MODE:

@@ -24,7 +24,8 @@ class DropletProductionBackups(HubResourceCheck):
 
     def scan_resource_conf(self, conf):
         self.evaluated_keys = ["tags", "backups"]
-        production = sorted(PRODUCTION.intersection(droplet_tag_values(conf, "env")))
+        # production, prod, prd, and names built on them (production-eu, prod-us)
+        production = sorted(v for v in droplet_tag_values(conf, "env") if v in PRODUCTION or v.startswith("prod"))
         if not production:
             return CheckResult.PASSED  # the rule is about production only
         if is_true(conf, "backups"):

@@ -3,9 +3,9 @@
 from checkov.common.models.enums import CheckCategories
 
 try:
-    from policies.checks._rules import CheckResult, HubResourceCheck, Severity, blocks, is_true, value
+    from policies.checks._rules import CheckResult, HubResourceCheck, Severity, blocks, is_reference, is_true, value
 except ModuleNotFoundError:  # loaded by Checkov from --external-checks-dir as a loose file
-    from _rules import CheckResult, HubResourceCheck, Severity, blocks, is_true, value
+    from _rules import CheckResult, HubResourceCheck, Severity, blocks, is_reference, is_true, value
 
 
 class LoadBalancerRedirectHttp(HubResourceCheck):
@@ -28,7 +28,10 @@ class LoadBalancerRedirectHttp(HubResourceCheck):
         # The provider's redirect covers port 80 only: plain HTTP on any other port serves the app unencrypted.
         for index, rule in enumerate(blocks(conf, "forwarding_rule")):
             protocol, port = value(rule, "entry_protocol"), value(rule, "entry_port")
-            if isinstance(protocol, str) and protocol.strip().lower() == "http" and port not in (80, "80"):
+            if is_reference(protocol) and port not in (80, "80", 443, "443"):
+                self.fail(f"forwarding_rule[{index}]: entry_protocol {protocol!r} on entry_port {port!r} may be plain "
+                          "http, which the redirect (port 80 only) does not cover")
+            elif isinstance(protocol, str) and protocol.strip().lower() == "http" and port not in (80, "80"):
                 self.fail(f"forwarding_rule[{index}]: plain http on entry_port {port!r}, which the redirect "
                           "(port 80 only) does not cover")
         return CheckResult.FAILED if self.details else CheckResult.PASSED

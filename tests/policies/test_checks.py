@@ -257,6 +257,8 @@ CASES = [
      "tag case does not matter"),
     ("HUB_DO_10", "digitalocean_droplet", droplet(tags=["env:prod", "role:db"], backups=False), FAILED,
      "env:prod is production too"),
+    ("HUB_DO_10", "digitalocean_droplet", droplet(tags=["env:production-eu", "role:db"], backups=False), FAILED,
+     "a production region"),
     # HUB_DO_11: https listener
     ("HUB_DO_11", "digitalocean_loadbalancer", loadbalancer(), PASSED, "https with certificate"),
     ("HUB_DO_11", "digitalocean_loadbalancer",
@@ -282,6 +284,10 @@ CASES = [
      loadbalancer(forwarding_rule=[*GOOD_LB["forwarding_rule"], {"entry_port": 8081, "entry_protocol": "http",
                                                                  "target_port": 8080, "target_protocol": "http"}]),
      FAILED, "plain http on a port the redirect does not cover"),
+    ("HUB_DO_12", "digitalocean_loadbalancer",
+     loadbalancer(forwarding_rule=[*GOOD_LB["forwarding_rule"], {"entry_port": 8080, "entry_protocol": "${var.proto}",
+                                                                 "target_port": 8080, "target_protocol": "http"}]),
+     FAILED, "a protocol expression on another port"),
     # HUB_DO_13: healthcheck
     ("HUB_DO_13", "digitalocean_loadbalancer", loadbalancer(), PASSED, "http with path"),
     ("HUB_DO_13", "digitalocean_loadbalancer", loadbalancer(healthcheck={"protocol": "tcp", "port": 5432}), PASSED,
@@ -311,6 +317,9 @@ CASES = [
     # HUB_CF_2: a configuration rule overrides the zone's ssl for the requests it matches
     ("HUB_CF_2", "cloudflare_ruleset", config_rules({"ssl": "strict"}), PASSED, "configuration rule, strict"),
     ("HUB_CF_2", "cloudflare_ruleset", config_rules({"ssl": "off"}), FAILED, "configuration rule, off"),
+    ("HUB_CF_2", "cloudflare_ruleset", dict(config_rules({"ssl": "strict"}), rules="${var.rules}"), FAILED,
+     "configuration rules as an expression"),
+    ("HUB_CF_2", "cloudflare_ruleset", config_rules("${var.params}"), FAILED, "action_parameters as an expression"),
     ("HUB_CF_2", "cloudflare_ruleset", config_rules({"ssl": "flexible"}), FAILED, "configuration rule, flexible"),
     ("HUB_CF_2", "cloudflare_ruleset", config_rules({"ssl": "full"}), FAILED, "configuration rule, full"),
     ("HUB_CF_2", "cloudflare_ruleset", config_rules({"ssl": "${var.ssl}"}), FAILED, "configuration rule, unknown"),
