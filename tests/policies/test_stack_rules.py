@@ -855,11 +855,53 @@ def test_a_stack_creating_a_zone_must_set_its_tls_settings(resources, unset):
     assert all(f.address == "cloudflare_zone.main" and "is not set on the zone" in f.message for f in findings)
 
 
-def test_a_zone_whose_name_is_unknown_cannot_have_its_settings_told():
+def test_a_zone_whose_name_is_unknown_is_set_only_through_its_own_resource():
     raw = {"resource": {"cloudflare_zone": {"main": {"name": "${var.zone}", "account": {"id": "a"}}}, **V5_SETTINGS}}
     doc = as_doc(raw, "foreign")
+    assert failed(zone_tls_settings.evaluate(doc, [doc])) == []
+
+    raw["resource"]["cloudflare_zone_setting"]["ssl"]["zone_id"] = "${var.zone_id}"  # whose zone?
+    doc = as_doc(raw, "foreign")
     [finding] = failed(zone_tls_settings.evaluate(doc, [doc]))
-    assert "creates a zone whose name is unknown before apply" in finding.message
+    assert finding.extra == {"zone": "cloudflare_zone.main", "setting": "ssl"}
+    assert "its name is unknown before apply" in finding.message
+
+
+@pytest.mark.parametrize(
+    "zone, zone_id, ssl_count",
+    [
+        ({}, "${ cloudflare_zone.main.id }", None),
+        ({"count": 1}, "${cloudflare_zone.main[0].id}", None),
+        ({"count": "1"}, "${cloudflare_zone.main[ 0 ].id}", "1"),
+    ],
+    ids=["spaces", "count-1-index", "count-string"],
+)
+def test_zone_references_are_read_as_terraform_reads_them(zone, zone_id, ssl_count):
+    settings = copy.deepcopy(V5_SETTINGS)
+    for setting in settings["cloudflare_zone_setting"].values():
+        setting["zone_id"] = zone_id
+    if ssl_count is not None:
+        settings["cloudflare_zone_setting"]["ssl"]["count"] = ssl_count
+    raw = {"resource": {"cloudflare_zone": {"main": {"name": "example.org", "account": {"id": "a"}, **zone}},
+                        **settings}}
+    doc = as_doc(raw, "foreign")
+    assert failed(zone_tls_settings.evaluate(doc, [doc])) == []
+
+
+def test_zone_settings_made_by_another_stack_of_the_run_count():
+    dns = as_doc({"resource": {"cloudflare_zone": {"main": {"name": "example.org", "account": {"id": "a"}}}}}, "dns")
+    settings = copy.deepcopy(V5_SETTINGS)
+    for setting in settings["cloudflare_zone_setting"].values():
+        setting["zone_id"] = "${data.cloudflare_zone.z.zone_id}"
+    settings["cloudflare_zone_setting"]["ssl"]["value"] = "full"
+    edge = as_doc({"data": {"cloudflare_zone": {"z": {"filter": {"name": "example.org"}}}}, "resource": settings},
+                  "edge")
+
+    findings = failed(zone_tls_settings.evaluate(dns, [dns, edge]))
+
+    assert [(f.extra["setting"], f.address) for f in findings] == [("ssl", "cloudflare_zone.main")]
+    assert "ssl is 'full' (cloudflare_zone_setting.ssl of stack edge)" in findings[0].message
+    assert len(failed(zone_tls_settings.evaluate(dns, [dns]))) == 3  # without the edge stack, nothing sets them
 
 
 # -- bad input --------------------------------------------------------------------------------------
