@@ -248,6 +248,46 @@ def test_a_cross_stack_ruleset_whose_zone_cannot_be_told_does_not_count():
     assert {f.extra["ruleset"] for f in findings} == {"cloudflare_ruleset.unknown"} and len(findings) == 5
 
 
+def test_a_ruleset_whose_zone_cannot_be_told_serves_the_one_zone_its_owner_names():
+    def variable_zone_id(raw):
+        del raw["data"]  # the owner names no zone but its own
+        raw["resource"]["cloudflare_ruleset"]["edge_security_headers"]["zone_id"] = "${var.zone_id}"
+
+    assert failed(run_stack_rules(_cross_stack_run(variable_zone_id)), "HUB_STACK_1") == []
+
+
+def test_a_lookups_id_and_zone_id_name_the_same_zone(checked_in_docs):
+    raw = copy.deepcopy(checked_in_docs["production"].raw)
+    ruleset = raw["resource"]["cloudflare_ruleset"]["edge_security_headers"]
+    ruleset["zone_id"] = ruleset["zone_id"].replace(".zone_id}", ".id}")
+    doc = as_doc(raw, "production")
+    assert ruleset["zone_id"].endswith(".id}") and failed(security_headers.evaluate(doc, [doc])) == []
+
+
+def test_a_record_is_judged_by_the_rulesets_of_its_own_zone(checked_in_docs):
+    development, staging, production = (checked_in_docs[name] for name in ENVIRONMENTS)
+    raw = copy.deepcopy(development.raw)
+    raw["data"]["cloudflare_zone"]["org"] = {"filter": {"name": "communityhub.org"}}
+    raw["resource"]["cloudflare_dns_record"]["api"] = {
+        "name": "api.communityhub.org", "type": "A", "content": "192.0.2.1", "proxied": True, "ttl": 1,
+        "zone_id": "${data.cloudflare_zone.org.zone_id}",
+    }
+    doc = as_doc(raw, "development")
+
+    # Not by the ruleset of communityhub.dev (staging's), which covers every hostname.
+    [finding] = failed(security_headers.evaluate(doc, [doc, staging]))
+    assert finding.extra["hostname"] == "api.communityhub.org"
+    assert "zone communityhub.org is owned by another stack, and no stack of this run owns it" in finding.message
+    # Production owns communityhub.org: its ruleset judges the record.
+    assert failed(security_headers.evaluate(doc, [doc, staging, production])) == []
+    prod = copy.deepcopy(production.raw)
+    prod["resource"]["cloudflare_ruleset"]["edge_security_headers"]["rules"][0]["expression"] = (
+        'http.host eq "communityhub.org"')
+    findings = failed(security_headers.evaluate(doc, [doc, staging, as_doc(prod, "production")]))
+    assert {f.extra["hostname"] for f in findings} == {"api.communityhub.org"} and len(findings) == 5
+    assert all(f.extra["ruleset_stack"] == "production" for f in findings)
+
+
 def _with_rules(rules: list[dict], record_name: str | None = None) -> StackDocument:
     raw = json.loads((DATA / "later_rule_removes_xfo.cdk.tf.json").read_text())
     raw["resource"]["cloudflare_ruleset"]["edge_security_headers"]["rules"] = rules
