@@ -13,10 +13,10 @@ from typing import Any
 
 from policies.stack_document import Resource, StackDocument
 from policies.stack_rules._per_stack import once
-from policies.stack_rules._values import is_reference
+from policies.stack_rules._values import exists, is_reference
 
-_ZONE_REFERENCE = re.compile(r"\$\{(?:(data)\.cloudflare_zone\.([A-Za-z_][\w-]*)\.(?:id|zone_id)"
-                             r"|cloudflare_zone\.([A-Za-z_][\w-]*)\.id)\}")
+# Terraform allows spaces inside ${ }; `[0]` is how a zone made with `count` is referred to.
+_ZONE_REFERENCE = re.compile(r"\$\{\s*(data\.)?cloudflare_zone\.([A-Za-z_][\w-]*)(\[\s*0\s*\])?\.(id|zone_id)\s*\}")
 
 
 def zone_name(doc: StackDocument, zone_id: Any) -> str | None:
@@ -27,12 +27,26 @@ def zone_name(doc: StackDocument, zone_id: Any) -> str | None:
 
 
 def _zone_name(doc: StackDocument, zone_id: str) -> str | None:
-    match = _ZONE_REFERENCE.fullmatch(zone_id)
+    block = referenced_zone(doc, zone_id)
+    return named_zone(block) if block else None
+
+
+def referenced_zone(doc: StackDocument, zone_id: Any) -> Resource | None:
+    """The `cloudflare_zone` resource or data source of the stack that `zone_id` refers to, or None."""
+    match = _ZONE_REFERENCE.fullmatch(zone_id.strip()) if isinstance(zone_id, str) else None
     if match is None:
         return None
-    data, lookup_name, resource_name = match.groups()
-    block = doc.by_address(f"data.cloudflare_zone.{lookup_name}" if data else f"cloudflare_zone.{resource_name}")
-    return named_zone(block) if block else None
+    data, name, index, attribute = match.groups()
+    if not data and attribute != "id":  # a zone resource's id is `id`; a lookup has both
+        return None
+    block = doc.by_address(f"data.cloudflare_zone.{name}" if data else f"cloudflare_zone.{name}")
+    if block is None or "for_each" in block.attrs:  # for_each instances are picked by key: which zone is unknown
+        return None
+    # With `count` only `[0]` names an instance (the one there is whenever the setting can exist);
+    # without it there is no index.
+    if ("count" in block.attrs) != bool(index) or not exists(block):
+        return None
+    return block
 
 
 def named_zone(block: Resource) -> str | None:

@@ -13,7 +13,7 @@ import re
 from policies.findings import Finding, Severity
 from policies.stack_document import Resource, StackDocument
 from policies.stack_rules._cloudflare_expression import Applies, applies_to
-from policies.stack_rules._cloudflare_zones import zone_name
+from policies.stack_rules._cloudflare_zones import named_zone, zone_name
 from policies.stack_rules._context import HubContext, hub_context
 from policies.stack_rules._edge_headers import (
     HEADER_RULESET_KIND,
@@ -25,7 +25,7 @@ from policies.stack_rules._edge_headers import (
 from policies.stack_rules._findings import RuleFindings
 from policies.stack_rules._generator import security_headers as generator_headers
 from policies.stack_rules._per_stack import once, once_per_run
-from policies.stack_rules._values import blocks, is_reference
+from policies.stack_rules._values import blocks, exists, is_reference
 
 RULE_ID = "HUB_STACK_1"
 TITLE = "Proxied hostnames carry the security headers on every response"
@@ -171,54 +171,96 @@ def _header_rulesets(doc: StackDocument) -> list[Resource]:
     return once(doc, "header_rulesets", lambda: [r for r in doc.of_type("cloudflare_ruleset") if is_header_ruleset(r)])
 
 
+def _normal(zone: str) -> str:
+    return zone.strip().rstrip(".").lower()
+
+
+def _record_zone(doc: StackDocument, record: Resource, ctx: HubContext | None) -> str | None:
+    """The zone a record is in: the one its zone_id names, else the stack's hub zone."""
+    return zone_name(doc, record.attrs.get("zone_id")) or (_normal(ctx.zone) if ctx and ctx.zone else None)
+
+
 def _zone_owners(all_docs: list[StackDocument], zone: str) -> list[StackDocument]:
-    """The stacks that own `zone`, in run order; found once per run, not once per proxied record."""
+    """The stacks that own or create `zone`, in run order; found once per run, not once per record."""
 
     def build() -> dict[str, list[int]]:
         owners: dict[str, list[int]] = {}  # positions in all_docs: the run's values hold no documents
         for position, other in enumerate(all_docs):  # validates every context, as looking each up would
-            if (c := hub_context(other)) is not None and c.zone is not None and c.owns_zone:
-                owners.setdefault(c.zone, []).append(position)
+            for owned in _owned_names(other):
+                owners.setdefault(owned, []).append(position)
         return owners
 
     return [all_docs[position] for position in once_per_run(all_docs, "zone_owners", build).get(zone, [])]
 
 
+def _owned_names(doc: StackDocument) -> set[str]:
+    """The zones a stack owns: its hub context's, when it says it owns it, and every zone it creates."""
+    ctx = hub_context(doc)
+    owned = {_normal(ctx.zone)} if ctx is not None and ctx.zone and ctx.owns_zone else set()
+    return owned | {name for z in doc.of_type("cloudflare_zone") if exists(z) and (name := named_zone(z))}
+
+
+def _only_zone(doc: StackDocument) -> str | None:
+    """The zone a stack's rulesets serve when their zone_id cannot be told: the one zone its hub
+    context owns, when the stack names no other (no other zone created or looked up, none unnamed)."""
+    ctx = hub_context(doc)
+    if ctx is None or not ctx.zone or not ctx.owns_zone:
+        return None
+    zone = _normal(ctx.zone)
+    named = {named_zone(z) for z in doc.of_type("cloudflare_zone") if exists(z)}
+    named |= {named_zone(d) for d in doc.data_sources if d.type == "cloudflare_zone"}
+    return zone if named <= {zone} else None
+
+
+def _serves(owner: StackDocument, ruleset: Resource, zone: str) -> bool | None:
+    """Whether a ruleset of `owner` serves `zone`: None when its zone cannot be told."""
+    named = zone_name(owner, ruleset.attrs.get("zone_id")) or _only_zone(owner)
+    return None if named is None else named == zone
+
+
 def _rulesets_for(
     doc: StackDocument, record: Resource, ctx: HubContext | None, all_docs: list[StackDocument]
 ) -> tuple[list[tuple[StackDocument, Resource]], str]:
-    """The header rulesets that serve the record's zone, or none and the reason."""
+    """The header rulesets that serve the record's zone, or none and the reason.
+
+    A record is judged by the rulesets of its own zone (the zone its zone_id names, else the stack's
+    hub zone), in this stack or in whichever stack of the run owns or creates that zone.
+    """
     zone_id = record.attrs.get("zone_id")
-    same = [r for r in _header_rulesets(doc) if r.attrs.get("zone_id") == zone_id]
+    zone = _record_zone(doc, record, ctx)
+    # The same zone_id expression is the same zone; else zones compare by name (`.id` and `.zone_id` of
+    # a lookup are one zone).
+    same = [r for r in _header_rulesets(doc)
+            if r.attrs.get("zone_id") == zone_id or (zone is not None and _serves(doc, r, zone))]
     if same:
         return [(doc, r) for r in same], ""
-    if ctx is None or not ctx.zone:
+    if zone is None:
         return [], (
             f"no {RULESET_KIND} with the same zone_id ({zone_id}) in this stack, "
             'and no "//".hub context names the zone'
         )
-    if ctx.owns_zone is not False:
-        return [], f"this stack owns zone {ctx.zone} but has no {RULESET_KIND} for zone_id {zone_id}"
-    owners = [other for other in _zone_owners(all_docs, ctx.zone) if other is not doc]
+    in_context = ctx is not None and ctx.zone is not None and _normal(ctx.zone) == zone
+    if zone in _owned_names(doc) or (in_context and ctx.owns_zone is None):
+        return [], f"this stack owns zone {zone} but has no {RULESET_KIND} for zone_id {zone_id}"
+    owners = [other for other in _zone_owners(all_docs, zone) if other is not doc]
     if not owners:
         return [], (
-            f"zone {ctx.zone} is owned by another stack, and no stack of this run owns it; "
+            f"zone {zone} is owned by another stack, and no stack of this run owns it; "
             "gate this stack together with the zone's owner"
         )
     # An owner may keep rulesets of other zones too: only its rulesets for this zone count.
-    zone = ctx.zone.rstrip(".").lower()
     found: list[tuple[StackDocument, Resource]] = []
     unknown: list[tuple[StackDocument, Resource]] = []
     for owner in owners:
         for ruleset in _header_rulesets(owner):
-            named = zone_name(owner, ruleset.attrs.get("zone_id"))
-            if named == zone:
+            serves = _serves(owner, ruleset, zone)
+            if serves:
                 found.append((owner, ruleset))
-            elif named is None:
+            elif serves is None:
                 unknown.append((owner, ruleset))
     if not found:
         names = ", ".join(o.name for o in owners)
-        reason = f"zone {ctx.zone} is owned by stack {names}, which has no {RULESET_KIND} for that zone"
+        reason = f"zone {zone} is owned by stack {names}, which has no {RULESET_KIND} for that zone"
         if unknown:
             rulesets = ", ".join(f"{r.address} of stack {o.name}" for o, r in unknown)
             reason += (

@@ -2,9 +2,11 @@
 
 HUB_CF_2/3/4 judge the zone settings that are written; a setting nobody writes is not there to
 judge, and the zone keeps Cloudflare's default (SSL not strict, TLS 1.0, always-use-HTTPS off) for
-every proxied hostname in it, whichever stack serves them. Zone settings are zone-wide, so the stack
-that owns the zone must set each of the three, on that zone: on a zone_id that refers to the zone's
-`cloudflare_zone` resource or lookup (any other zone_id may be another zone's). A dynamic block's
+every proxied hostname in it, whichever stack serves them. Zone settings are zone-wide, so for the
+zone a stack owns each of the three must be set, by that stack or another of the run, on that zone:
+on a zone_id that refers to the zone's `cloudflare_zone` resource or lookup (any other zone_id may be
+another zone's). A zone created with a name unknown before apply is set only by settings of its own
+stack whose zone_id refers to that very resource. A dynamic block's
 template never counts as setting one: its for_each may make no block.
 
 A stack owns the zone its `"//".hub` context says it owns, and every zone it creates.
@@ -17,10 +19,11 @@ from typing import Any, Callable, NamedTuple
 
 from policies.findings import Finding, Severity
 from policies.stack_document import Resource, StackDocument
-from policies.stack_rules._cloudflare_zones import named_zone, zone_name
+from policies.stack_rules._cloudflare_zones import named_zone, referenced_zone, zone_name
 from policies.stack_rules._context import hub_context
 from policies.stack_rules._findings import RuleFindings
-from policies.stack_rules._values import blocks, exists, is_reference
+from policies.stack_rules._per_stack import once
+from policies.stack_rules._values import blocks, certainly_exists, exists, is_reference
 
 RULE_ID = "HUB_STACK_5"
 TITLE = "Zone sets strict SSL, TLS >= 1.2 and always-use-HTTPS"
@@ -54,14 +57,6 @@ REQUIRED = {
 }
 
 
-def _surely_made(res: Resource) -> bool:
-    """Whether the resource is certainly created: a `count` or `for_each` known only at apply may make none."""
-    count = res.attrs.get("count")
-    for_each = res.attrs.get("for_each")
-    count_ok = count is None or (isinstance(count, int) and not isinstance(count, bool) and count >= 1)
-    return count_ok and (for_each is None or (isinstance(for_each, (dict, list)) and len(for_each) > 0))
-
-
 def _owned_zones(doc: StackDocument) -> tuple[dict[str, Resource | None], list[Resource]]:
     """Zone name -> the block that names it (where findings point), and the zones the stack creates
     whose name cannot be read."""
@@ -84,27 +79,45 @@ def _owned_zones(doc: StackDocument) -> tuple[dict[str, Resource | None], list[R
 
 def _settings(doc: StackDocument) -> list[tuple[str, Any, Resource]]:
     """(setting id, value, resource) of every written setting of the three, on whichever zone."""
+    return once(doc, "zone_tls_settings", lambda: _written_settings(doc))
+
+
+def _written_settings(doc: StackDocument) -> list[tuple[str, Any, Resource]]:
     found: list[tuple[str, Any, Resource]] = []
+    # A `count` or `for_each` known only at apply may make none: only what is certainly made counts.
     for res in doc.of_type("cloudflare_zone_setting"):
         setting_id = res.attrs.get("setting_id")
-        if isinstance(setting_id, str) and setting_id in REQUIRED and _surely_made(res):
+        if isinstance(setting_id, str) and setting_id in REQUIRED and certainly_exists(res):
             found.append((setting_id, res.attrs.get("value"), res))
     for res in doc.of_type("cloudflare_zone_settings_override"):
-        if _surely_made(res):
+        if certainly_exists(res):
             for settings in blocks(doc, res, res.attrs, "settings"):  # written blocks: `dynamic` is apart
                 found += [(setting_id, settings[setting_id], res) for setting_id in REQUIRED if setting_id in settings]
     return found
 
 
-def _zone_findings(doc: StackDocument, zone: str, block: Resource | None) -> list[Finding]:
-    settings = _settings(doc)
+def _on_zone(doc: StackDocument, zone: str | Resource) -> Callable[[StackDocument, Resource], bool]:
+    """Whether a setting resource of a stack is on `zone`: a zone name, or a zone resource whose name
+    is unknown (only a setting of its own stack that refers to that very resource is on it)."""
+    if isinstance(zone, str):
+        return lambda other, res: zone_name(other, res.attrs.get("zone_id")) == zone
+    return lambda other, res: other is doc and referenced_zone(doc, res.attrs.get("zone_id")) is zone
+
+
+def _zone_findings(
+    doc: StackDocument, zone: str | Resource, block: Resource | None, all_docs: list[StackDocument]
+) -> list[Finding]:
+    # Zone settings are zone-wide: any stack of the run may make them, on a zone_id that names the zone.
+    on = _on_zone(doc, zone)
+    label = zone if isinstance(zone, str) else f"of {zone.address} (its name is unknown before apply)"
+    shown_zone = zone if isinstance(zone, str) else zone.address
     findings = []
     for setting_id, required in REQUIRED.items():
-        on_zone = [(v, r) for s, v, r in settings if s == setting_id and zone_name(doc, r.attrs.get("zone_id")) == zone]
-        elsewhere = [r for s, _, r in settings if s == setting_id and zone_name(doc, r.attrs.get("zone_id")) != zone]
+        on_zone = [(v, other, r) for other in all_docs for s, v, r in _settings(other) if s == setting_id and on(other, r)]
+        elsewhere = [r for s, _, r in _settings(doc) if s == setting_id and not on(doc, r)]
         if not on_zone:
             message = (
-                f"zone {zone}: {setting_id} is not set on the zone, so Cloudflare's default applies "
+                f"zone {label}: {setting_id} is not set on the zone, so Cloudflare's default applies "
                 f"({required.default}); it must be {required.wanted}"
             )
             if elsewhere:
@@ -112,27 +125,29 @@ def _zone_findings(doc: StackDocument, zone: str, block: Resource | None) -> lis
                     f"{r.address} sets it on zone_id {r.attrs.get('zone_id')!r}, which does not refer to this zone"
                     for r in elsewhere
                 )
-            findings.append(RULE.failed(doc, block, message, zone=zone, setting=setting_id))
-        for raw, res in on_zone:
+            findings.append(RULE.failed(doc, block, message, zone=shown_zone, setting=setting_id))
+        for raw, other, res in on_zone:
             if not required.accepts(raw):
                 shown = f"{raw!r}, unknown before apply" if is_reference(raw) else repr(raw)
-                message = f"zone {zone}: {setting_id} is {shown} ({res.address}); it must be {required.wanted}"
-                findings.append(RULE.failed(doc, res, message, zone=zone, setting=setting_id))
+                where = res.address if other is doc else f"{res.address} of stack {other.name}"
+                message = f"zone {label}: {setting_id} is {shown} ({where}); it must be {required.wanted}"
+                # a finding points into its own stack: at the setting, or at the zone when another stack makes it
+                findings.append(RULE.failed(doc, res if other is doc else block, message,
+                                            zone=shown_zone, setting=setting_id))
     return findings
 
 
 def evaluate(doc: StackDocument, all_docs: list[StackDocument]) -> list[Finding]:
     zones, unnamed = _owned_zones(doc)
-    findings = [
-        RULE.failed(doc, zone, f"{zone.address} creates a zone whose name is unknown before apply, so its "
-                               "settings cannot be told from another zone's")
-        for zone in unnamed
-    ]
+    findings = []
     for zone, block in zones.items():
-        findings += _zone_findings(doc, zone, block)
+        findings += _zone_findings(doc, zone, block, all_docs)
+    for unnamed_zone in unnamed:
+        findings += _zone_findings(doc, unnamed_zone, unnamed_zone, all_docs)
     if not findings:
-        if zones:
-            message = f"Zone {', '.join(zones)} sets ssl strict, min_tls_version 1.2 or newer and always_use_https on."
+        if zones or unnamed:
+            names = [*zones, *(z.address for z in unnamed)]
+            message = f"Zone {', '.join(names)} sets ssl strict, min_tls_version 1.2 or newer and always_use_https on."
         else:
             message = "This stack owns no Cloudflare zone: zone settings are judged in the stack that owns the zone."
         findings.append(RULE.passed(doc, message))

@@ -40,6 +40,7 @@ def _failed(findings):
 def test_a_run_with_other_stacks_finds_the_zone_owner_afresh():
     def disown(raw):
         raw["//"]["hub"]["owns_zone"] = False
+        raw["resource"]["cloudflare_zone"]["edge_zone"]["name"] = "other.org"  # a stack owns the zones it creates
 
     staging, owner, former_owner = _stack("staging"), _stack("shared-edge"), _stack("shared-edge", disown)
     assert _failed(run_stack_rules([staging, owner])) == []

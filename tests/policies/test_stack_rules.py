@@ -248,6 +248,46 @@ def test_a_cross_stack_ruleset_whose_zone_cannot_be_told_does_not_count():
     assert {f.extra["ruleset"] for f in findings} == {"cloudflare_ruleset.unknown"} and len(findings) == 5
 
 
+def test_a_ruleset_whose_zone_cannot_be_told_serves_the_one_zone_its_owner_names():
+    def variable_zone_id(raw):
+        del raw["data"]  # the owner names no zone but its own
+        raw["resource"]["cloudflare_ruleset"]["edge_security_headers"]["zone_id"] = "${var.zone_id}"
+
+    assert failed(run_stack_rules(_cross_stack_run(variable_zone_id)), "HUB_STACK_1") == []
+
+
+def test_a_lookups_id_and_zone_id_name_the_same_zone(checked_in_docs):
+    raw = copy.deepcopy(checked_in_docs["production"].raw)
+    ruleset = raw["resource"]["cloudflare_ruleset"]["edge_security_headers"]
+    ruleset["zone_id"] = ruleset["zone_id"].replace(".zone_id}", ".id}")
+    doc = as_doc(raw, "production")
+    assert ruleset["zone_id"].endswith(".id}") and failed(security_headers.evaluate(doc, [doc])) == []
+
+
+def test_a_record_is_judged_by_the_rulesets_of_its_own_zone(checked_in_docs):
+    development, staging, production = (checked_in_docs[name] for name in ENVIRONMENTS)
+    raw = copy.deepcopy(development.raw)
+    raw["data"]["cloudflare_zone"]["org"] = {"filter": {"name": "communityhub.org"}}
+    raw["resource"]["cloudflare_dns_record"]["api"] = {
+        "name": "api.communityhub.org", "type": "A", "content": "192.0.2.1", "proxied": True, "ttl": 1,
+        "zone_id": "${data.cloudflare_zone.org.zone_id}",
+    }
+    doc = as_doc(raw, "development")
+
+    # Not by the ruleset of communityhub.dev (staging's), which covers every hostname.
+    [finding] = failed(security_headers.evaluate(doc, [doc, staging]))
+    assert finding.extra["hostname"] == "api.communityhub.org"
+    assert "zone communityhub.org is owned by another stack, and no stack of this run owns it" in finding.message
+    # Production owns communityhub.org: its ruleset judges the record.
+    assert failed(security_headers.evaluate(doc, [doc, staging, production])) == []
+    prod = copy.deepcopy(production.raw)
+    prod["resource"]["cloudflare_ruleset"]["edge_security_headers"]["rules"][0]["expression"] = (
+        'http.host eq "communityhub.org"')
+    findings = failed(security_headers.evaluate(doc, [doc, staging, as_doc(prod, "production")]))
+    assert {f.extra["hostname"] for f in findings} == {"api.communityhub.org"} and len(findings) == 5
+    assert all(f.extra["ruleset_stack"] == "production" for f in findings)
+
+
 def _with_rules(rules: list[dict], record_name: str | None = None) -> StackDocument:
     raw = json.loads((DATA / "later_rule_removes_xfo.cdk.tf.json").read_text())
     raw["resource"]["cloudflare_ruleset"]["edge_security_headers"]["rules"] = rules
@@ -856,11 +896,53 @@ def test_a_stack_creating_a_zone_must_set_its_tls_settings(resources, unset):
     assert all(f.address == "cloudflare_zone.main" and "is not set on the zone" in f.message for f in findings)
 
 
-def test_a_zone_whose_name_is_unknown_cannot_have_its_settings_told():
+def test_a_zone_whose_name_is_unknown_is_set_only_through_its_own_resource():
     raw = {"resource": {"cloudflare_zone": {"main": {"name": "${var.zone}", "account": {"id": "a"}}}, **V5_SETTINGS}}
     doc = as_doc(raw, "foreign")
+    assert failed(zone_tls_settings.evaluate(doc, [doc])) == []
+
+    raw["resource"]["cloudflare_zone_setting"]["ssl"]["zone_id"] = "${var.zone_id}"  # whose zone?
+    doc = as_doc(raw, "foreign")
     [finding] = failed(zone_tls_settings.evaluate(doc, [doc]))
-    assert "creates a zone whose name is unknown before apply" in finding.message
+    assert finding.extra == {"zone": "cloudflare_zone.main", "setting": "ssl"}
+    assert "its name is unknown before apply" in finding.message
+
+
+@pytest.mark.parametrize(
+    "zone, zone_id, ssl_count",
+    [
+        ({}, "${ cloudflare_zone.main.id }", None),
+        ({"count": 1}, "${cloudflare_zone.main[0].id}", None),
+        ({"count": "1"}, "${cloudflare_zone.main[ 0 ].id}", "1"),
+    ],
+    ids=["spaces", "count-1-index", "count-string"],
+)
+def test_zone_references_are_read_as_terraform_reads_them(zone, zone_id, ssl_count):
+    settings = copy.deepcopy(V5_SETTINGS)
+    for setting in settings["cloudflare_zone_setting"].values():
+        setting["zone_id"] = zone_id
+    if ssl_count is not None:
+        settings["cloudflare_zone_setting"]["ssl"]["count"] = ssl_count
+    raw = {"resource": {"cloudflare_zone": {"main": {"name": "example.org", "account": {"id": "a"}, **zone}},
+                        **settings}}
+    doc = as_doc(raw, "foreign")
+    assert failed(zone_tls_settings.evaluate(doc, [doc])) == []
+
+
+def test_zone_settings_made_by_another_stack_of_the_run_count():
+    dns = as_doc({"resource": {"cloudflare_zone": {"main": {"name": "example.org", "account": {"id": "a"}}}}}, "dns")
+    settings = copy.deepcopy(V5_SETTINGS)
+    for setting in settings["cloudflare_zone_setting"].values():
+        setting["zone_id"] = "${data.cloudflare_zone.z.zone_id}"
+    settings["cloudflare_zone_setting"]["ssl"]["value"] = "full"
+    edge = as_doc({"data": {"cloudflare_zone": {"z": {"filter": {"name": "example.org"}}}}, "resource": settings},
+                  "edge")
+
+    findings = failed(zone_tls_settings.evaluate(dns, [dns, edge]))
+
+    assert [(f.extra["setting"], f.address) for f in findings] == [("ssl", "cloudflare_zone.main")]
+    assert "ssl is 'full' (cloudflare_zone_setting.ssl of stack edge)" in findings[0].message
+    assert len(failed(zone_tls_settings.evaluate(dns, [dns]))) == 3  # without the edge stack, nothing sets them
 
 
 # -- bad input --------------------------------------------------------------------------------------
