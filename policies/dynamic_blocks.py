@@ -9,6 +9,7 @@ So the policies judge each template as one more block of its name. Imports nothi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,3 +37,26 @@ def dynamic_templates(dynamic: Any) -> Iterator[tuple[str, str, dict[str, Any]]]
                     content = content[0]
                 index = counts[name] = counts.get(name, -1) + 1
                 yield str(name), f"dynamic.{name}[{index}]", content if isinstance(content, dict) else {}
+
+
+_EACH_KEY = re.compile(r"\$\{\s*each\.key\s*\}")
+_EACH_VALUE = re.compile(r"\$\{\s*each\.value\s*\}")
+
+
+def for_each_instances(for_each: Any, key: Any, value: Any) -> list[tuple[Any, Any]] | None:
+    """(key, value) of every instance a resource with a literal `for_each` map makes, when its key
+    attribute is exactly `${each.key}` and its value `${each.value}` or a literal (a cloudflare_zone_setting
+    per map entry); None when that cannot be told, so the caller fails closed."""
+    if isinstance(for_each, list) and len(for_each) == 1 and isinstance(for_each[0], dict):
+        for_each = for_each[0]  # Checkov's list wrapping
+    if isinstance(key, list) and len(key) == 1:
+        key = key[0]
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if not isinstance(for_each, dict) or not isinstance(key, str) or not _EACH_KEY.fullmatch(key.strip()):
+        return None
+    if isinstance(value, str) and _EACH_VALUE.fullmatch(value.strip()):
+        return [(entry, v[0] if isinstance(v, list) and len(v) == 1 else v) for entry, v in for_each.items()]
+    if isinstance(value, str) and ("${" in value or "%{" in value):
+        return None  # another expression of each instance
+    return [(entry, value) for entry in for_each]

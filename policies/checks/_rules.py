@@ -31,7 +31,7 @@ except ModuleNotFoundError:  # loaded as a loose file by Checkov: the project ro
     from policies.findings import Severity
 
 # Light helpers shared with the gate, which must not import Checkov to read a provider block.
-from policies.dynamic_blocks import dynamic_templates  # noqa: E402
+from policies.dynamic_blocks import dynamic_templates, for_each_instances  # noqa: E402
 from policies.ports import ALL_PORTS, PROTOCOLS, PortRange, parse_port_range  # noqa: E402
 from policies.secrets import find_secrets, is_reference, serialized, value  # noqa: E402
 
@@ -487,5 +487,8 @@ def zone_setting_values(conf: dict[str, Any], entity_type: str, setting_id: str)
     if named == setting_id:
         return [(value(conf, "value"), "")]
     if is_reference(named):
+        instances = for_each_instances(conf.get("for_each"), conf.get("setting_id"), conf.get("value"))
+        if instances is not None:  # a literal for_each map: its keys are the settings, its values theirs
+            return [(setting, f" (for_each key {key!r})") for key, setting in instances if key == setting_id]
         return [(value(conf, "value"), f" (setting_id {named!r} may be {setting_id})")]
     return []

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, NamedTuple
 
+from policies.dynamic_blocks import for_each_instances
 from policies.findings import Finding, Severity
 from policies.stack_document import Resource, StackDocument
 from policies.stack_rules._cloudflare_zones import named_zone, referenced_zone, zone_name
@@ -89,6 +90,8 @@ def _written_settings(doc: StackDocument) -> list[tuple[str, Any, Resource]]:
         setting_id = res.attrs.get("setting_id")
         if isinstance(setting_id, str) and setting_id in REQUIRED and certainly_exists(res):
             found.append((setting_id, res.attrs.get("value"), res))
+        instances = for_each_instances(res.attrs.get("for_each"), setting_id, res.attrs.get("value"))
+        found += [(key, setting, res) for key, setting in instances or () if key in REQUIRED]  # one per map entry
     for res in doc.of_type("cloudflare_zone_settings_override"):
         if certainly_exists(res):
             for settings in blocks(doc, res, res.attrs, "settings"):  # written blocks: `dynamic` is apart

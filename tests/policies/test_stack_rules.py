@@ -875,8 +875,12 @@ V4_SETTINGS = {"ssl": "strict", "min_tls_version": "1.2", "always_use_https": "o
         ({"cloudflare_zone_settings_override": {"main": {"zone_id": ZONE_ID, "dynamic": {
             "settings": {"for_each": "${var.plans}", "content": V4_SETTINGS}}}}},
          ["always_use_https", "min_tls_version", "ssl"]),
-        # for_each over settings: which setting each one is, is known at apply time only.
+        # for_each over a literal map of settings: each entry is one setting
         ({"cloudflare_zone_setting": {"all": {"for_each": {"ssl": "strict"}, "zone_id": ZONE_ID,
+                                              "setting_id": "${each.key}", "value": "${each.value}"}}},
+         ["always_use_https", "min_tls_version"]),
+        # for_each over an expression: which setting each one is, is known at apply time only
+        ({"cloudflare_zone_setting": {"all": {"for_each": "${var.settings}", "zone_id": ZONE_ID,
                                               "setting_id": "${each.key}", "value": "${each.value}"}}},
          ["always_use_https", "min_tls_version", "ssl"]),
         # A count known at apply time only may be 0.
@@ -884,7 +888,7 @@ V4_SETTINGS = {"ssl": "strict", "min_tls_version": "1.2", "always_use_https": "o
                                       "ssl": {**V5_SETTINGS["cloudflare_zone_setting"]["ssl"], "count": "${var.n}"}}},
          ["ssl"]),
     ],
-    ids=["v5", "v4", "v4-dynamic", "v5-for-each", "v5-count-unknown"],
+    ids=["v5", "v4", "v4-dynamic", "v5-for-each", "v5-for-each-unknown", "v5-count-unknown"],
 )
 def test_a_stack_creating_a_zone_must_set_its_tls_settings(resources, unset):
     raw = {"resource": {"cloudflare_zone": {"main": {"name": "example.org", "account": {"id": "a"}}}, **resources}}
@@ -943,6 +947,14 @@ def test_zone_settings_made_by_another_stack_of_the_run_count():
     assert [(f.extra["setting"], f.address) for f in findings] == [("ssl", "cloudflare_zone.main")]
     assert "ssl is 'full' (cloudflare_zone_setting.ssl of stack edge)" in findings[0].message
     assert len(failed(zone_tls_settings.evaluate(dns, [dns]))) == 3  # without the edge stack, nothing sets them
+
+
+def test_zone_settings_from_a_literal_for_each_map_count():
+    settings = {"all": {"for_each": {"ssl": "strict", "min_tls_version": "1.2", "always_use_https": "on"},
+                        "zone_id": "${cloudflare_zone.main.id}", "setting_id": "${each.key}", "value": "${each.value}"}}
+    doc = as_doc({"resource": {"cloudflare_zone": {"main": {"name": "example.org", "account": {"id": "a"}}},
+                               "cloudflare_zone_setting": settings}}, "dns")
+    assert failed(zone_tls_settings.evaluate(doc, [doc])) == []
 
 
 # -- bad input --------------------------------------------------------------------------------------
