@@ -76,15 +76,22 @@ INLINE_SCRIPT_FALLBACKS = {
     ),
     "'unsafe-eval'": (("script-src", "default-src"),),
 }
-# A nonce, a hash or 'strict-dynamic' makes CSP2+ browsers ignore 'unsafe-inline' in the same
-# directive (it stays only for older browsers): the usual backward-compatible policy.
-_DISABLES_UNSAFE_INLINE = re.compile(r"'(?:(?:nonce|sha256|sha384|sha512)-[a-z0-9+/_-]+={0,2}|strict-dynamic)'")
+# A hash makes CSP2+ browsers ignore 'unsafe-inline' in the same directive (it stays only for older
+# browsers): the usual backward-compatible policy. A nonce would too, but a header a Cloudflare rule
+# sets is the same on every response, so its nonce is public and protects nothing; and
+# 'strict-dynamic' alone leaves 'unsafe-inline' in force in browsers that predate it.
+_DISABLES_UNSAFE_INLINE = re.compile(r"'(?:sha256|sha384|sha512)-[a-z0-9+/_-]+={0,2}'")
+_NONCE = re.compile(r"'nonce-[^']*'")
 
 
 def _csp_problem(value: str) -> str | None:
     directives = _csp_directives(value)
     if "script-src" not in directives and "default-src" not in directives:
         return "restricts no scripts: it has neither script-src nor default-src"
+    fixed_nonces = sorted({source for sources in directives.values() for source in sources if _NONCE.fullmatch(source)})
+    if fixed_nonces:
+        return (f"carries the fixed nonce {', '.join(fixed_nonces)}: a header a rule sets is the same on every "
+                "response, so an injected script can carry it too")
     unsafe: dict[str, list[str]] = {}  # directive -> the unsafe sources in effect there
     for source, fallback_lists in INLINE_SCRIPT_FALLBACKS.items():
         for fallbacks in fallback_lists:
