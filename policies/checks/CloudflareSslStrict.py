@@ -8,29 +8,14 @@ mode for the requests it matches, so a rule lowering it is judged like the setti
 from checkov.common.models.enums import CheckCategories
 
 try:
-    from policies.checks._rules import (
-        DYNAMIC_ORIGIN,
-        ZONE_SETTING_TYPES,
-        CheckResult,
-        HubResourceCheck,
-        Severity,
-        blocks,
-        is_reference,
-        value,
-        zone_setting_values,
-    )
+    from policies.checks import _rules
 except ModuleNotFoundError:  # loaded by Checkov from --external-checks-dir as a loose file
-    from _rules import (
-        DYNAMIC_ORIGIN,
-        ZONE_SETTING_TYPES,
-        CheckResult,
-        HubResourceCheck,
-        Severity,
-        blocks,
-        is_reference,
-        value,
-        zone_setting_values,
-    )
+    import _rules
+
+DYNAMIC_ORIGIN, ZONE_SETTING_TYPES, CheckResult, HubResourceCheck, Severity = (
+    _rules.DYNAMIC_ORIGIN, _rules.ZONE_SETTING_TYPES, _rules.CheckResult, _rules.HubResourceCheck, _rules.Severity)
+blocks, is_reference, value, zone_setting_values = (
+    _rules.blocks, _rules.is_reference, _rules.value, _rules.zone_setting_values)
 
 # The API's values are off, flexible, full and strict; only strict checks the origin certificate.
 REQUIRED_MODE = "strict"
