@@ -227,9 +227,9 @@ def cmd_plan(args) -> int:
 
 
 def _price_override() -> Path | None:
-    from policies.pricing import PRICE_TABLE_ENV
+    from policies.pricing import override_path
 
-    return Path(os.environ[PRICE_TABLE_ENV]) if os.environ.get(PRICE_TABLE_ENV) else None
+    return override_path()
 
 
 def _usd(value, signed: bool = False) -> str:

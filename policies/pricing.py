@@ -267,13 +267,18 @@ def _validate(
     return table
 
 
+def override_path() -> Path | None:
+    """The user's price table named by `$HUB_PRICE_TABLE`, if set."""
+    return Path(os.environ[PRICE_TABLE_ENV]) if os.environ.get(PRICE_TABLE_ENV) else None
+
+
 def load_price_table(path: Path | None = None) -> PriceTable:
     """Load the checked-in table, merged with the override at `path` or `$HUB_PRICE_TABLE` if set.
 
     Raises PriceTableError naming the file and field for unreadable files, bad TOML and bad values.
     """
-    if path is None and os.environ.get(PRICE_TABLE_ENV):
-        return _load(Path(os.environ[PRICE_TABLE_ENV]), _FROM_ENV)
+    if path is None and override_path() is not None:
+        return _load(override_path(), _FROM_ENV)
     return _load(path)
 
 
