@@ -13,7 +13,10 @@ from typing import Any
 
 from policies.stack_document import Resource, StackDocument
 from policies.stack_rules._cloudflare_expression import Applies, applies_to
+from policies.stack_rules._generator import security_headers as generator_headers
 from policies.stack_rules._values import blocks, is_reference
+
+REQUIRED_HEADER_NAMES = tuple(generator_headers.required_headers(content_security_policy=""))
 
 HEADER_RULESET_KIND = "zone"
 HEADER_RULESET_PHASE = "http_response_headers_transform"
@@ -54,15 +57,33 @@ def _enabled(rule: dict[str, Any]) -> bool | None:
     return raw is True
 
 
+def header_rules(doc: StackDocument, ruleset: Resource) -> list[dict[str, Any]]:
+    """The ruleset's rules. Provider v5 takes `rules` as an attribute, so an expression is valid
+    there: it stands for one rule on every response whose headers cannot be told."""
+    raw = ruleset.attrs.get("rules")
+    if is_reference(raw):
+        return [{"action": "rewrite", "expression": "true", "action_parameters": raw}]
+    return blocks(doc, ruleset, ruleset.attrs, "rules")
+
+
+def _unknown_operations(expression: str) -> list[tuple[str, dict]]:
+    """Every header the gate requires, set to a value only `expression` decides."""
+    return [(name, {"operation": "set", "expression": expression}) for name in REQUIRED_HEADER_NAMES]
+
+
 def _header_operations(
     doc: StackDocument, ruleset: Resource, rule: dict[str, Any], index: int
 ) -> list[tuple[str, dict]]:
     """(header name, operation block) of one rule, from provider v5's map or v4's list of blocks."""
     field = f"rules[{index}].action_parameters"
+    if is_reference(rule.get("action_parameters")):  # valid in v5: an attribute, so an expression may give it
+        return _unknown_operations(rule["action_parameters"])
     operations: list[tuple[str, dict]] = []
     for params in blocks(doc, ruleset, rule, "action_parameters", f"rules[{index}]"):
         headers = params.get("headers")
-        if isinstance(headers, dict) and all(isinstance(v, dict) for v in headers.values()):
+        if is_reference(headers):
+            operations += _unknown_operations(headers)
+        elif isinstance(headers, dict) and all(isinstance(v, dict) for v in headers.values()):
             operations.extend(headers.items())
         else:
             for block in blocks(doc, ruleset, params, "headers", field):
@@ -77,7 +98,7 @@ def header_states(doc: StackDocument, ruleset: Resource, host: str) -> dict[str,
     """
     states: dict[str, set[HeaderState]] = {}
     never_set = {HeaderState((), f"no enabled rule of {ruleset.address} sets it for this hostname")}
-    for index, rule in enumerate(blocks(doc, ruleset, ruleset.attrs, "rules")):
+    for index, rule in enumerate(header_rules(doc, ruleset)):
         if rule.get("action", "rewrite") != "rewrite":
             continue
         expression = rule.get("expression")

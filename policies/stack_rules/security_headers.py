@@ -19,13 +19,14 @@ from policies.stack_rules._edge_headers import (
     HEADER_RULESET_KIND,
     HEADER_RULESET_PHASE,
     HeaderState,
+    header_rules,
     header_states,
     is_header_ruleset,
 )
 from policies.stack_rules._findings import RuleFindings
 from policies.stack_rules._generator import security_headers as generator_headers
 from policies.stack_rules._per_stack import once, once_per_run
-from policies.stack_rules._values import blocks, exists, is_reference
+from policies.stack_rules._values import exists, is_reference
 
 RULE_ID = "HUB_STACK_1"
 TITLE = "Proxied hostnames carry the security headers on every response"
@@ -300,7 +301,7 @@ def _header_problems(owner: StackDocument, ruleset: Resource, host: str, where: 
     cover some of them, the host's name in the message), so hostnames alike share one answer:
     the zone owner's ruleset serves every stack of the zone.
     """
-    rules = blocks(owner, ruleset, ruleset.attrs, "rules")
+    rules = header_rules(owner, ruleset)
     coverage = tuple(applies_to(rule.get("expression"), host) for rule in rules)
     key = ("header_problems", id(ruleset), where, coverage, host if Applies.SOME in coverage else None)
     return once(owner, key, lambda: _derive_header_problems(owner, ruleset, host, where))

@@ -324,6 +324,17 @@ def _header_problems(rules: list[dict], record_name: str | None = None) -> list[
     return [(f.extra["header"], f.message) for f in failed(security_headers.evaluate(doc, [doc]))]
 
 
+@pytest.mark.parametrize("rules", [
+    "${local.header_rules}",  # provider v5: rules, action_parameters and headers are attributes
+    [{"action": "rewrite", "expression": "true", "action_parameters": "${local.parameters}"}],
+    [_rule("true", "${local.headers}")],
+])
+def test_rules_given_as_an_expression_are_findings_not_an_error(rules):
+    problems = _header_problems(rules)
+    assert sorted(h for h, _ in problems) == sorted(GOOD)
+    assert all("cannot be verified" in problem for _, problem in problems)
+
+
 def test_stronger_values_than_required_pass():
     assert _header_problems([_set_all()]) == []
     # longer than int() reads (4,300 digits): long enough, and no crash
