@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from policies.stack_document import Resource, StackDocument
+from policies.stack_rules._context import hub_context
 from policies.stack_rules._per_stack import once
 from policies.stack_rules._values import exists, is_reference
 
@@ -29,6 +30,23 @@ def zone_name(doc: StackDocument, zone_id: Any) -> str | None:
 def _zone_name(doc: StackDocument, zone_id: str) -> str | None:
     block = referenced_zone(doc, zone_id)
     return named_zone(block) if block else None
+
+
+def zone_of(doc: StackDocument, zone_id: Any) -> str | None:
+    """The zone a block's zone_id stands for: the zone it refers to, else (a variable, a literal id)
+    the one zone the stack's hub context owns, when the stack names no other (no other zone created
+    or looked up, none unnamed); None when it cannot be told."""
+    return zone_name(doc, zone_id) or _only_zone(doc)
+
+
+def _only_zone(doc: StackDocument) -> str | None:
+    ctx = hub_context(doc)
+    if ctx is None or not ctx.zone or not ctx.owns_zone:
+        return None
+    zone = _literal_name(ctx.zone)
+    named = {named_zone(z) for z in doc.of_type("cloudflare_zone") if exists(z)}
+    named |= {named_zone(d) for d in doc.data_sources if d.type == "cloudflare_zone"}
+    return zone if named <= {zone} else None
 
 
 def referenced_zone(doc: StackDocument, zone_id: Any) -> Resource | None:

@@ -13,7 +13,7 @@ import re
 from policies.findings import Finding, Severity
 from policies.stack_document import Resource, StackDocument
 from policies.stack_rules._cloudflare_expression import Applies, applies_to
-from policies.stack_rules._cloudflare_zones import named_zone, zone_name
+from policies.stack_rules._cloudflare_zones import named_zone, zone_name, zone_of
 from policies.stack_rules._context import HubContext, hub_context
 from policies.stack_rules._edge_headers import (
     HEADER_RULESET_KIND,
@@ -208,21 +208,9 @@ def _owned_names(doc: StackDocument) -> set[str]:
     return owned | {name for z in doc.of_type("cloudflare_zone") if exists(z) and (name := named_zone(z))}
 
 
-def _only_zone(doc: StackDocument) -> str | None:
-    """The zone a stack's rulesets serve when their zone_id cannot be told: the one zone its hub
-    context owns, when the stack names no other (no other zone created or looked up, none unnamed)."""
-    ctx = hub_context(doc)
-    if ctx is None or not ctx.zone or not ctx.owns_zone:
-        return None
-    zone = _normal(ctx.zone)
-    named = {named_zone(z) for z in doc.of_type("cloudflare_zone") if exists(z)}
-    named |= {named_zone(d) for d in doc.data_sources if d.type == "cloudflare_zone"}
-    return zone if named <= {zone} else None
-
-
 def _serves(owner: StackDocument, ruleset: Resource, zone: str) -> bool | None:
     """Whether a ruleset of `owner` serves `zone`: None when its zone cannot be told."""
-    named = zone_name(owner, ruleset.attrs.get("zone_id")) or _only_zone(owner)
+    named = zone_of(owner, ruleset.attrs.get("zone_id"))
     return None if named is None else named == zone
 
 

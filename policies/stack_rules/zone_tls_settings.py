@@ -20,7 +20,7 @@ from typing import Any, Callable, NamedTuple
 from policies.dynamic_blocks import for_each_instances
 from policies.findings import Finding, Severity
 from policies.stack_document import Resource, StackDocument
-from policies.stack_rules._cloudflare_zones import named_zone, referenced_zone, zone_name
+from policies.stack_rules._cloudflare_zones import named_zone, referenced_zone, zone_of
 from policies.stack_rules._context import hub_context
 from policies.stack_rules._findings import RuleFindings
 from policies.stack_rules._per_stack import once
@@ -103,7 +103,7 @@ def _on_zone(doc: StackDocument, zone: str | Resource) -> Callable[[StackDocumen
     """Whether a setting resource of a stack is on `zone`: a zone name, or a zone resource whose name
     is unknown (only a setting of its own stack that refers to that very resource is on it)."""
     if isinstance(zone, str):
-        return lambda other, res: zone_name(other, res.attrs.get("zone_id")) == zone
+        return lambda other, res: zone_of(other, res.attrs.get("zone_id")) == zone
     return lambda other, res: other is doc and referenced_zone(doc, res.attrs.get("zone_id")) is zone
 
 

@@ -256,6 +256,15 @@ def test_a_ruleset_whose_zone_cannot_be_told_serves_the_one_zone_its_owner_names
     assert failed(run_stack_rules(_cross_stack_run(variable_zone_id)), "HUB_STACK_1") == []
 
 
+def test_zone_settings_whose_zone_cannot_be_told_are_on_the_one_zone_their_owner_names():
+    def variable_zone_ids(raw):
+        del raw["data"]  # the owner names no zone but its own
+        for body in (*raw["resource"]["cloudflare_ruleset"].values(), *raw["resource"]["cloudflare_zone_setting"].values()):
+            body["zone_id"] = "${var.zone_id}"
+
+    assert failed(run_stack_rules(_cross_stack_run(variable_zone_ids)), "HUB_STACK_5") == []
+
+
 def test_a_lookups_id_and_zone_id_name_the_same_zone(checked_in_docs):
     raw = copy.deepcopy(checked_in_docs["production"].raw)
     ruleset = raw["resource"]["cloudflare_ruleset"]["edge_security_headers"]
