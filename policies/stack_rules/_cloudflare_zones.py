@@ -90,7 +90,33 @@ def _looked_up_name(attrs: dict[str, Any]) -> Any:
     return found.get("name")
 
 
+def normal_zone(name: str) -> str:
+    """A zone name as compared: lower case, no surrounding spaces, no trailing dot."""
+    return name.strip().rstrip(".").lower()
+
+
+def owned_zones(doc: StackDocument) -> tuple[dict[str, Resource | None], list[Resource]]:
+    """The zones a stack owns: its hub context's, when it says it owns it, and every zone it creates.
+    Zone name -> the block that names it (None for the context's zone without a lookup), and the
+    zones it creates whose name cannot be read."""
+    zones: dict[str, Resource | None] = {}
+    unnamed: list[Resource] = []
+    for zone in doc.of_type("cloudflare_zone"):
+        if exists(zone):
+            name = named_zone(zone)
+            if name is None:
+                unnamed.append(zone)
+            else:
+                zones.setdefault(name, zone)
+    ctx = hub_context(doc)
+    if ctx is not None and ctx.zone and ctx.owns_zone:
+        name = normal_zone(ctx.zone)
+        lookups = (d for d in doc.data_sources if d.type == "cloudflare_zone" and named_zone(d) == name)
+        zones.setdefault(name, next(lookups, None))
+    return zones, unnamed
+
+
 def _literal_name(raw: Any) -> str | None:
     if not isinstance(raw, str) or is_reference(raw) or not raw.strip():
         return None
-    return raw.strip().rstrip(".").lower()
+    return normal_zone(raw)

@@ -13,7 +13,7 @@ import re
 from policies.findings import Finding, Severity
 from policies.stack_document import Resource, StackDocument
 from policies.stack_rules._cloudflare_expression import Applies, applies_to
-from policies.stack_rules._cloudflare_zones import named_zone, zone_name, zone_of
+from policies.stack_rules._cloudflare_zones import normal_zone, owned_zones, zone_name, zone_of
 from policies.stack_rules._context import HubContext, hub_context
 from policies.stack_rules._edge_headers import (
     HEADER_RULESET_KIND,
@@ -26,7 +26,7 @@ from policies.stack_rules._edge_headers import (
 from policies.stack_rules._findings import RuleFindings
 from policies.stack_rules._generator import security_headers as generator_headers
 from policies.stack_rules._per_stack import once, once_per_run
-from policies.stack_rules._values import exists, is_reference
+from policies.stack_rules._values import is_reference
 
 RULE_ID = "HUB_STACK_1"
 TITLE = "Proxied hostnames carry the security headers on every response"
@@ -179,13 +179,9 @@ def _header_rulesets(doc: StackDocument) -> list[Resource]:
     return once(doc, "header_rulesets", lambda: [r for r in doc.of_type("cloudflare_ruleset") if is_header_ruleset(r)])
 
 
-def _normal(zone: str) -> str:
-    return zone.strip().rstrip(".").lower()
-
-
 def _record_zone(doc: StackDocument, record: Resource, ctx: HubContext | None) -> str | None:
     """The zone a record is in: the one its zone_id names, else the stack's hub zone."""
-    return zone_name(doc, record.attrs.get("zone_id")) or (_normal(ctx.zone) if ctx and ctx.zone else None)
+    return zone_name(doc, record.attrs.get("zone_id")) or (normal_zone(ctx.zone) if ctx and ctx.zone else None)
 
 
 def _zone_owners(all_docs: list[StackDocument], zone: str) -> list[StackDocument]:
@@ -202,10 +198,7 @@ def _zone_owners(all_docs: list[StackDocument], zone: str) -> list[StackDocument
 
 
 def _owned_names(doc: StackDocument) -> set[str]:
-    """The zones a stack owns: its hub context's, when it says it owns it, and every zone it creates."""
-    ctx = hub_context(doc)
-    owned = {_normal(ctx.zone)} if ctx is not None and ctx.zone and ctx.owns_zone else set()
-    return owned | {name for z in doc.of_type("cloudflare_zone") if exists(z) and (name := named_zone(z))}
+    return set(owned_zones(doc)[0])
 
 
 def _serves(owner: StackDocument, ruleset: Resource, zone: str) -> bool | None:
@@ -235,7 +228,7 @@ def _rulesets_for(
             f"no {RULESET_KIND} with the same zone_id ({zone_id}) in this stack, "
             'and no "//".hub context names the zone'
         )
-    in_context = ctx is not None and ctx.zone is not None and _normal(ctx.zone) == zone
+    in_context = ctx is not None and ctx.zone is not None and normal_zone(ctx.zone) == zone
     if zone in _owned_names(doc) or (in_context and ctx.owns_zone is None):
         return [], f"this stack owns zone {zone} but has no {RULESET_KIND} for zone_id {zone_id}"
     owners = [other for other in _zone_owners(all_docs, zone) if other is not doc]

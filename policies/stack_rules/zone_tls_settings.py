@@ -20,11 +20,10 @@ from typing import Any, Callable, NamedTuple
 from policies.dynamic_blocks import for_each_instances
 from policies.findings import Finding, Severity
 from policies.stack_document import Resource, StackDocument
-from policies.stack_rules._cloudflare_zones import named_zone, referenced_zone, zone_of
-from policies.stack_rules._context import hub_context
+from policies.stack_rules._cloudflare_zones import owned_zones, referenced_zone, zone_of
 from policies.stack_rules._findings import RuleFindings
 from policies.stack_rules._per_stack import once
-from policies.stack_rules._values import blocks, certainly_exists, exists, is_reference
+from policies.stack_rules._values import blocks, certainly_exists, is_reference
 
 RULE_ID = "HUB_STACK_5"
 TITLE = "Zone sets strict SSL, TLS >= 1.2 and always-use-HTTPS"
@@ -56,26 +55,6 @@ REQUIRED = {
     "min_tls_version": Required("1.2 or newer", _tls_1_2_or_newer, "TLS 1.0"),
     "always_use_https": Required("on", lambda v: v == "on", "plain http:// served as it is"),
 }
-
-
-def _owned_zones(doc: StackDocument) -> tuple[dict[str, Resource | None], list[Resource]]:
-    """Zone name -> the block that names it (where findings point), and the zones the stack creates
-    whose name cannot be read."""
-    zones: dict[str, Resource | None] = {}
-    unnamed: list[Resource] = []
-    for zone in doc.of_type("cloudflare_zone"):  # a zone the stack creates is a zone it owns
-        if exists(zone):
-            name = named_zone(zone)
-            if name is None:
-                unnamed.append(zone)
-            else:
-                zones.setdefault(name, zone)
-    ctx = hub_context(doc)
-    if ctx is not None and ctx.zone and ctx.owns_zone:
-        name = ctx.zone.rstrip(".").lower()
-        lookups = (d for d in doc.data_sources if d.type == "cloudflare_zone" and named_zone(d) == name)
-        zones.setdefault(name, next(lookups, None))
-    return zones, unnamed
 
 
 def _settings(doc: StackDocument) -> list[tuple[str, Any, Resource]]:
@@ -141,7 +120,7 @@ def _zone_findings(
 
 
 def evaluate(doc: StackDocument, all_docs: list[StackDocument]) -> list[Finding]:
-    zones, unnamed = _owned_zones(doc)
+    zones, unnamed = owned_zones(doc)
     findings = []
     for zone, block in zones.items():
         findings += _zone_findings(doc, zone, block, all_docs)
