@@ -101,8 +101,9 @@ def droplet_tags(doc: StackDocument, droplet: Resource) -> set[str]:
     return {resolve_tag(doc, tag) for tag in string_list(doc, droplet, droplet.attrs, "tags")}
 
 
-def _literal_count(res: Resource) -> int | None:
-    """How many instances a resource makes, when `count` or `for_each` says so literally; else None."""
+def instance_count(res: Resource) -> int | None:
+    """How many instances a resource makes (1 without count or for_each), when `count` or `for_each`
+    says so literally; None when it is an expression."""
     attrs = res.attrs
     if "count" not in attrs and "for_each" not in attrs:
         return 1  # the usual case, asked thousands of times per run
@@ -118,15 +119,11 @@ def _literal_count(res: Resource) -> int | None:
 def exists(res: Resource) -> bool:
     """False only for a resource that certainly creates nothing (a literal count of 0, an empty
     literal for_each); one whose count is an expression may exist, so it is judged."""
-    return _literal_count(res) != 0
+    return instance_count(res) != 0
 
 
 def certainly_exists(res: Resource) -> bool:
     """Whether the resource certainly creates at least one instance: what protects, must exist."""
-    count = _literal_count(res)
+    count = instance_count(res)
     return count is not None and count > 0
 
-
-def instance_count(res: Resource) -> int | None:
-    """The literal number of instances (1 without count or for_each), or None when it is an expression."""
-    return _literal_count(res)
