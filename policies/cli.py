@@ -42,8 +42,9 @@ def _is_standard_output(path: Path) -> bool:
 
 
 def _print(text: str) -> None:
+    """Write a report to standard output, ending in a newline; exit 2 (UsageError) if it cannot take it."""
     try:
-        sys.stdout.write(text)
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
         sys.stdout.flush()
     except OSError as exc:
         # Point standard output at /dev/null, so the interpreter's last flush cannot fail again.
@@ -56,10 +57,10 @@ def write_output(text: str, output: Path | None, inputs: Iterable[Path | None] =
     """Print, or write atomically: a failed run never leaves a half-written report behind, and a
     report never replaces one of the run's own `inputs` (a stack, the suppressions, the plan)."""
     if output is None:
-        _print(text if text.endswith("\n") else text + "\n")
+        _print(text)
         return
     if _is_standard_output(output):  # /dev/stdout: keep the shell's redirection (">>" appends)
-        _print(text if text.endswith("\n") else text + "\n")
+        _print(text)
         return
     shown = output
     for source in inputs:
@@ -161,13 +162,13 @@ def _select(docs, envs: list[str]):
 def cmd_check(args) -> int:
     from policies.gate import GateOptions, evaluate, load_documents
     from policies.reports import render
+    from policies.stack_document import names_whole_outputs
     from policies.suppressions import DEFAULT_SUPPRESSIONS_PATH
 
     paths = args.paths or [DEFAULT_OUT]
     docs = load_documents(paths)
-    # A stack file or stack directory is part of an output; a cdktf.out (or its stacks/) is all of one.
-    whole = all(p.is_dir() and not (p / "cdk.tf.json").is_file() for p in paths)
-    options = GateOptions(environments=args.env, suppressions=args.suppressions, today=args.today, whole_outputs=whole)
+    options = GateOptions(environments=args.env, suppressions=args.suppressions, today=args.today,
+                          whole_outputs=names_whole_outputs(paths))
     result, _ = evaluate(docs, options)
     color = args.output is None and args.format == "text" and sys.stdout.isatty()
     inputs = [d.path for d in docs] + [args.suppressions or DEFAULT_SUPPRESSIONS_PATH, _price_override()]

@@ -261,6 +261,12 @@ def load_stack(path: Path, name: str | None = None) -> StackDocument:
     return parse_stack(text, path, name)
 
 
+def names_whole_outputs(paths: list[Path]) -> bool:
+    """Whether every path is a whole output (a `cdktf.out` or its `stacks`), so every stack it has is
+    read; a stack file or a stack directory is one stack of an output (see discover_stack_files)."""
+    return all(p.is_dir() and not (p / "cdk.tf.json").is_file() for p in paths)
+
+
 def discover_stack_files(paths: list[Path]) -> list[tuple[str, Path]]:
     """Resolve command-line paths to (stack name, cdk.tf.json) pairs.
 
