@@ -36,7 +36,7 @@ def is_reference(text: Any) -> bool:
 
 _SECRET_KEY = re.compile(
     r"(?:^|_)(?:token|password|passwd|pgpassword|pwd|passphrase|secret|private_key|api_key|apikey|access_key"
-    r"|auth_key|authorization|webhook(?:_url)?)(?:$|_)"
+    r"|auth_key|authorization|webhook(?:_url)?|rediscli_auth|requirepass|masterauth)(?:$|_)"
 )
 # Names that merely point at or describe a secret rather than hold one.
 _NOT_SECRET_SUFFIX = re.compile(r"_(?:id|ids|name|names|type|path|file|ttl|length|version|enabled)$")
@@ -69,11 +69,12 @@ _NOT_A_SECRET_VALUE = re.compile(
     r"|\d{1,5}(?:\.\d+)?(?:ms|us|s|m|h|d|w|k|kb|mb|gb|%)?|(?:~|\.{1,2})?/[\w./-]*"
     r"|\{\{.*\}\}|\{%.*%\}|%\(\w+\)s|%[-#0 +]?\d*[a-z](?:\\n)?|@@.*@@|<[^<>]*>|!\S+.*)"
 )
-# Names of settings about a secret rather than the secret (PASSWORD_HASHER=argon2, SECRET_STORE=vault),
+# Names of settings about a secret rather than the secret (PASSWORD_HASHER=argon2, SECRET_STORE=vault,
+# `--password-stdin registry`, whose word after it is the next argument),
 # and names that point at where a secret is kept (existingSecret, from_secret, adminPasswordKey).
 _SECRET_SETTING = re.compile(
     r"_(?:encryption|hash|hasher|hashing|algorithm|lifetime|expiry|expires|expiration|timeout|interval|endpoint"
-    r"|header|store|backend|policy|format|mode|rotation|min|max|size|count|required|url|uri)$"
+    r"|header|store|backend|policy|format|mode|rotation|min|max|size|count|required|url|uri|stdin)$"
     r"|^(?:existing|from)_|_(?:password|passwd|secret|token)_key$"
 )
 # Attribute names that only wrap the value of their parent key, as in headers {"X-Api-Key": {"value": ...}}.
@@ -98,15 +99,18 @@ def _is_secret_key(key: str) -> bool:
 # privateKey: lower-cased, anything but letters and digits between), api(_key|key),
 # access(_key), auth(_key|orization) or webhook; the value patterns contain "-----begin ", "_v1_",
 # "hooks.slack.com/", "bearer" or, for a URL with a password, "://" (checked apart: see below); the
-# texts _PASSED_SECRETS finds contain passw (htpasswd, chpasswd too), auth, (re)quirepass,
-# (s)shpass, (m)ysql, (redis)-cli, "by" before any spaces (Unicode ones too) and a quote (SQL's
-# IDENTIFIED BY 'x') or, for a Redis ACL rule, ">" after a space and before a non-space. Three
+# texts _PASSED_SECRETS finds contain passw (htpasswd, chpasswd, reset-admin-password too), auth,
+# (re)quirepass, (s)shpass, (m)ysql, (redis)-cli, pgpass, "-u" (curl's -u and --user,
+# elasticsearch-users), "-pass" (openssl's -passin), "by" before any spaces (Unicode ones too) and
+# a quote (SQL's IDENTIFIED BY 'x') or, for a Redis ACL rule, ">" after a space and before a
+# non-space; a keystore setting read from standard input must be named with one of these. Three
 # characters outside ASCII match ASCII letters: U+0130 lower-cases into "i" and a combining dot, the
 # Kelvin sign U+212A into "k", and the long s U+017F matches "s" when a pattern ignores case; so
 # each of them, UTF-8 encoded, is a hint too.
 # Each alternative starts with a rare byte or is factored by its first one: re skips faster.
 _SECRET_HINT = re.compile(
-    rb"token|p(?:ass(?:w|phrase)|rivate[^a-z0-9]*key|wd)|s(?:ecret|shpass)|a(?:pi|ccess|uth)|webhook|-(?:----begin |cli)|_v1_"
+    rb"token|p(?:ass(?:w|phrase)|rivate[^a-z0-9]*key|wd|gpass)|s(?:ecret|shpass)|a(?:pi|ccess|uth)|webhook"
+    rb"|-(?:----begin |cli|u|pass)|_v1_"
     rb"|hooks\.slack\.com/|b(?:earer|y[\s\x1c-\x1f\x80-\xff]*')|quirepass|ysql|>(?<=[ \t]>)\S"
     rb"|\xc4\xb0|\xe2\x84\xaa|\xc5\xbf"
 )
@@ -151,6 +155,8 @@ def _is_literal(text: Any) -> bool:
 # text holding one of its keywords (lower-cased). Their stretches are bounded, so a long text
 # cannot make them quadratic.
 _VALUE = r"""(?:"(?P<dq>[^"\n]*)"|'(?P<sq>[^'\n]*)'|(?P<word>[^\s'";|&/]+))"""  # a bare word ends at "/" (sed s/a/b/)
+# `user:password`, quoted or bare; the groups hold the password only
+_USER_PASSWORD = r"""(?:"[^"\n:]*:(?P<dq>[^"\n]*)"|'[^'\n:]*:(?P<sq>[^'\n]*)'|[^\s'";|&:]*:(?P<word>[^\s'";|&]*))"""
 # Where a command starts: a line, a pipe or list, a subshell, or after sudo/exec/then/do.
 _COMMAND = r"(?:^|[;&|(`]|\b(?:sudo|exec|then|do|else)\b)[ \t]*"
 _PASSED_SECRETS = (
@@ -182,7 +188,35 @@ _PASSED_SECRETS = (
         r"\becho[ \t]+['\"]?[\w.-]+:(?P<word>[^\s'\"]+)['\"]?[ \t]*\|[ \t]*(?:sudo[ \t]+)?(?P<receiver>chpasswd)\b")),
     ("a password argument", ("chpasswd",), re.compile(
         r"\b(?P<receiver>chpasswd)[ \t]*<<<[ \t]*['\"]?[\w.-]+:(?P<word>[^\s'\"]+)")),
+    # `curl -u user:password` (also -uuser:pw, --user user:pw, --user=user:pw); the value is after the colon
+    ("a password argument", ("curl",), re.compile(
+        r"\b(?P<receiver>curl)\b[^\n;|&]{0,300}?[ \t](?:-u[ \t]*|--user(?:[ \t]+|=))" + _USER_PASSWORD)),
+    ("a password argument", ("elasticsearch-users",), re.compile(
+        r"\b(?P<receiver>elasticsearch-users)\b[^\n;|&]{0,200}?[ \t]-p[ \t]+" + _VALUE)),
+    ("a password argument", ("reset-admin-password",), re.compile(
+        r"\b(?P<receiver>grafana(?:-cli|[ \t]+cli))\b[^\n;|&]{0,200}?[ \t]reset-admin-password[ \t]+(?!-)" + _VALUE)),
+    # openssl's `-passin pass:x` / `-passout pass:x` / `-pass pass:x` (env:VAR and file:path name where it is)
+    ("a password argument", ("openssl",), re.compile(
+        r"\b(?P<receiver>openssl)\b[^\n;|&]{0,300}?[ \t]-pass(?:in|out)?[ \t]+"
+        r"(?:\"pass:(?P<dq>[^\"\n]*)\"|'pass:(?P<sq>[^'\n]*)'|pass:(?P<word>[^\s'\";|&]+))")),
+    # `echo x | passwd --stdin user`, `printf '%s' x | docker login --password-stdin`, and the way
+    # Elasticsearch's keystore takes a secure setting: `echo x | elasticsearch-keystore add -x bootstrap.password`
+    ("a password on standard input", ("passwd", "password-stdin", "password-from-stdin", "elasticsearch-keystore"),
+     re.compile(
+        r"\b(?:echo|printf)[ \t]+(?:-[A-Za-z]+[ \t]+)*(?:(?:'%[^'\n]*'|\"%[^\"\n]*\")[ \t]+)?" + _VALUE
+        + r"[ \t]*\|[ \t]*(?:sudo[ \t]+(?:-\S+[ \t]+)*)?(?:[\w.-]*/)*(?:"
+        r"(?P<receiver>passwd)\b"
+        r"|(?P<stdin_receiver>[\w.-]+)\b[^\n;|&]{0,200}?[ \t]--password-(?:from-)?stdin\b"
+        r"|(?P<keystore_receiver>elasticsearch-keystore)[ \t]+add\b[^\n;|&]{0,200}?(?i:passw|secret|token|api|access|auth))")),
+    # a PostgreSQL password file's `host:port:database:user:password` line, where a text writes one
+    ("a .pgpass line", ("pgpass",), re.compile(
+        r"(?m)(?:^|[\s'\"])(?P<receiver>[A-Za-z0-9_.*-]+:(?:\d{1,5}|\*):[^\s:'\"]+:[^\s:'\"]+):(?P<word>[^\s'\"]+)")),
 )
+# The group that names what is given the password (the one pattern with several receivers names each).
+_RECEIVERS = ("receiver", "stdin_receiver", "keystore_receiver")
+# cloud-init's `list:` under `chpasswd:`: the lines below it indented deeper, or YAML list items.
+_CHPASSWD_LIST = re.compile(r"(?m)^([ \t]*)(list):[ \t]*(?:[|>][+-]?[ \t]*)?\n((?:\1(?:[ \t]+|-[ \t])[^\n]*(?:\n|$))+)")
+_CHPASSWD_ENTRY = re.compile(r"[\w.-]+:(\S+)")
 _PASSED_KEYWORD = re.compile("|".join(re.escape(k) for _, keywords, _ in _PASSED_SECRETS for k in [*keywords, "htpasswd"]))
 # htpasswd's options and arguments, up to the end of its command.
 _HTPASSWD = re.compile(r"(?m)" + _COMMAND + r"htpasswd\b([^\n;|&]{0,300})")
@@ -246,17 +280,37 @@ def _passed_secrets(text: str) -> list[str]:
         for match in pattern.finditer(text):
             groups = match.groupdict()
             assigned = next((groups[g] for g in ("dq", "sq", "word") if groups.get(g) is not None), "")
-            if _commented_out(text, match.start("receiver")) or not _may_be_credential(assigned):
+            receiver = next(g for g in _RECEIVERS if groups.get(g) is not None)
+            if _commented_out(text, match.start(receiver)) or not _may_be_credential(assigned):
                 continue
             if _SCRAM_VERIFIER.match(assigned):
                 continue
-            found.append(f"{description} ({' '.join(match['receiver'].split()).lower()})")
+            found.append(f"{description} ({' '.join(match[receiver].split()).lower()})")
     if "htpasswd" in lowered:
         for match in _HTPASSWD.finditer(text):
             password = _htpasswd_password(match.group(1))
             if password is not None and not _commented_out(text, match.start(1)) and _may_be_credential(password):
                 found.append("a password argument (htpasswd)")
+    if "chpasswd" in lowered and "list" in lowered:
+        found.extend("a cloud-init chpasswd list entry" for _ in _chpasswd_list_passwords(text))
     return found
+
+
+def _chpasswd_list_passwords(text: str) -> list[str]:
+    """The literal passwords of cloud-init's `chpasswd: {list: ...}` ("user:password" lines of a
+    block scalar or items of a YAML list). RANDOM (or R) asks cloud-init for a random one; a hash
+    starts with "$" and is no password."""
+    passwords = []
+    for match in _CHPASSWD_LIST.finditer(text):
+        if _commented_out(text, match.start(2)):
+            continue
+        for line in match.group(3).splitlines():
+            entry = line.strip()
+            entry = entry[1:].strip() if entry.startswith("-") else entry
+            pair = _CHPASSWD_ENTRY.fullmatch(entry.strip("'\""))
+            if pair and pair.group(1).upper() not in ("R", "RANDOM") and _may_be_credential(pair.group(1)):
+                passwords.append(pair.group(1))
+    return passwords
 
 
 def _assigned_secrets(text: str) -> list[str]:

@@ -536,6 +536,28 @@ def test_secrets_set_inside_a_script_or_url_are_found_and_references_are_not():
     "echo 'root:" + "hunter22' | chpasswd",
     "db:\n  password: |\n    " + "hunter22\n",  # YAML block scalar
     "- name: hub\n  api_key: >-\n\n    " + "0123abcd\n",
+    # the platform's own services and tools
+    "curl -fsS -u elastic:" + "hunter22 http://search:9200/_cluster/health",
+    "curl -uadmin:" + "hunter22 https://grafana.internal/api/health",
+    "curl --user 'admin:" + "hunter22' https://grafana.internal/api/health",
+    "curl --user=admin:" + "hunter22 https://grafana.internal/api/health",
+    "elasticsearch-users useradd hub -p " + "hunter22 -r superuser",
+    "/usr/share/elasticsearch/bin/elasticsearch-users passwd hub -p '" + "hunter22'",
+    "grafana-cli admin reset-admin-password " + "hunter22",
+    "grafana cli --homepath /usr/share/grafana admin reset-admin-password '" + "hunter22'",
+    "openssl pkcs12 -export -in origin.pem -passout pass:" + "hunter22 -out origin.p12",
+    "openssl rsa -in origin.key -passin 'pass:" + "hunter22'",
+    "echo " + "hunter22 | passwd --stdin hub",
+    "echo -e '" + "hunter22\\nhunter22' | sudo passwd hub",
+    "printf '%s\\n' " + "hunter22 | docker login -u hub --password-stdin registry.example.com",
+    "echo " + "hunter22 | grafana-cli admin reset-admin-password --password-from-stdin",
+    'echo "' + 'hunter22" | /usr/share/elasticsearch/bin/elasticsearch-keystore add -x bootstrap.password',
+    "echo 'db.internal:5432:hub:hub:" + "hunter22' > /root/.pgpass",
+    "write_files:\n  - path: /root/.pgpass\n    content: |\n      db.internal:5432:*:hub:" + "hunter22\n",
+    "#cloud-config\nchpasswd:\n  list: |\n    root:" + "hunter22\n    hub:RANDOM\n  expire: false\n",
+    "chpasswd:\n  list:\n    - root:" + "hunter22\n",
+    "REDISCLI_AUTH=" + "hunter22 redis-cli ping",
+    "requirepass: " + "hunter22",
 ])
 def test_secrets_in_a_text_are_found(text):
     assert find_secrets({"user_data": text}), text
@@ -589,6 +611,23 @@ def test_secrets_in_a_text_are_found(text):
     'db:\n  password: |\n    %{ if pw != "" }${pw}%{ endif }\n',
     "CREATE ROLE app LOGIN PASSWORD '%{ if x }${a}%{ endif }';",
     "psql -c \"CREATE ROLE grafana LOGIN\"\nlogger \"grafana role made by 'cloud-init'\"",
+    'curl -u "$ES_USER:$ES_PASSWORD" http://search:9200',
+    "curl -u elastic: http://search:9200",  # an empty password
+    "curl -u elastic http://search:9200",  # curl asks for it
+    "curl --user-agent hub/1.0 https://example.com",
+    "curl -fsSL https://example.com/install.sh | sudo -u hub bash",
+    'elasticsearch-users useradd hub -p "$PW" -r superuser',
+    "grafana-cli admin reset-admin-password --password-from-stdin < /run/secrets/grafana",
+    "openssl rsa -in origin.key -passin env:ORIGIN_KEY_PW",
+    "openssl rsa -in origin.key -passin file:/run/secrets/origin",
+    'echo "$PW" | passwd --stdin hub',
+    'echo "$PW" | docker login -u hub --password-stdin registry.digitalocean.com',  # the safe way
+    "echo done | tee /var/log/passwd.log",
+    "echo smtp.internal | elasticsearch-keystore add -x xpack.notification.email.account.hub.smtp.host",
+    'chmod 600 /root/.pgpass && echo "db:5432:*:hub:$PGPW" > /root/.pgpass',
+    "#cloud-config\nchpasswd:\n  list: |\n    root:RANDOM\n    hub:$6$salt$hash\n  expire: false\n",
+    "#cloud-config\nchpasswd:\n  list: |\n    # root:hunter22\n",
+    "masterauth_timeout: 10",
 ])
 def test_settings_about_secrets_in_a_text_are_not_secrets(text):
     assert find_secrets({"user_data": text}) == []
