@@ -29,6 +29,7 @@ from rich.table import Table
 
 from policies.findings import Finding, Severity, Status, location
 from policies.pricing import MAX_BUDGET_USD, PriceTable, current_price_table
+from policies.secrets import literal_bool
 from policies.stack_document import Resource, StackDocument
 
 BUDGET_CHECK = "HUB_COST_1"
@@ -301,11 +302,11 @@ class _StackEstimator:
                           "in an override table (HUB_PRICE_TABLE).")
             self._add(res, f"{size_slug} (price unknown)", ZERO, priced=False)
             return
-        backups = res.attrs.get("backups", False)
-        if backups in (False, None, "false"):
+        backups = res.attrs.get("backups")
+        if backups is None or literal_bool(backups) is False:
             self._add(res, size.slug, size.price_monthly)
             return
-        if backups not in (True, "true"):
+        if literal_bool(backups) is not True:
             self._unknown(res, f"backups is {backups!r}, not true or false; backups are not priced",
                           "Synthesize a literal value for backups.")
             self._add(res, f"{size.slug} + backups (price unknown)", size.price_monthly, priced=False)

@@ -32,6 +32,17 @@ def is_reference(text: Any) -> bool:
     return isinstance(text, str) and ("${" in text or "%{" in text) and bool(_REFERENCE.search(text))  # `in`: C-fast
 
 
+def literal_bool(raw: Any) -> bool | None:
+    """A boolean attribute's literal value as Terraform converts it: true/false, and the strings
+    "true"/"false" and "1"/"0" (Terraform's string-to-bool conversion accepts both); None for
+    anything else (an expression, a number, a misspelling)."""
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str):
+        return {"true": True, "1": True, "false": False, "0": False}.get(raw.strip().lower())
+    return None
+
+
 # --- Secrets -------------------------------------------------------------------------------------
 
 _SECRET_KEY = re.compile(

@@ -14,8 +14,8 @@ except ModuleNotFoundError:  # loaded by Checkov from --external-checks-dir as a
 
 DYNAMIC_ORIGIN, ZONE_SETTING_TYPES, CheckResult, HubResourceCheck, Severity = (
     _rules.DYNAMIC_ORIGIN, _rules.ZONE_SETTING_TYPES, _rules.CheckResult, _rules.HubResourceCheck, _rules.Severity)
-blocks, is_reference, value, zone_setting_values = (
-    _rules.blocks, _rules.is_reference, _rules.value, _rules.zone_setting_values)
+blocks, is_reference, literal_bool, value, zone_setting_values = (
+    _rules.blocks, _rules.is_reference, _rules.literal_bool, _rules.value, _rules.zone_setting_values)
 
 # The API's values are off, flexible, full and strict; only strict checks the origin certificate.
 REQUIRED_MODE = "strict"
@@ -57,7 +57,7 @@ class CloudflareSslStrict(HubResourceCheck):
         for index, rule in enumerate(blocks(conf, "rules")):
             action = value(rule, "action")
             # A rule Terraform may turn off counts until it is off; null is unset, and the default is on.
-            if (action != CONFIG_ACTION and not is_reference(action)) or value(rule, "enabled") is False:
+            if (action != CONFIG_ACTION and not is_reference(action)) or literal_bool(value(rule, "enabled")) is False:
                 continue
             label = f"{rule[DYNAMIC_ORIGIN]}.content" if DYNAMIC_ORIGIN in rule else f"rules[{index}]"
             if is_reference(value(rule, "action_parameters")):

@@ -33,7 +33,7 @@ except ModuleNotFoundError:  # loaded as a loose file by Checkov: the project ro
 # Light helpers shared with the gate, which must not import Checkov to read a provider block.
 from policies.dynamic_blocks import dynamic_templates, for_each_instances  # noqa: E402
 from policies.ports import ALL_PORTS, PROTOCOLS, PortRange, parse_port_range  # noqa: E402
-from policies.secrets import find_secrets, is_reference, serialized, value  # noqa: E402
+from policies.secrets import find_secrets, is_reference, literal_bool, serialized, value  # noqa: E402
 
 __all__ = [
     "ALL_PORTS",
@@ -53,6 +53,7 @@ __all__ = [
     "is_reference",
     "is_true",
     "is_world",
+    "literal_bool",
     "parse_port_range",
     "string_list",
     "value",
@@ -207,8 +208,8 @@ def string_list(conf: dict[str, Any], key: str) -> list[str]:
 
 
 def is_true(conf: dict[str, Any], key: str) -> bool:
-    """True only for a literal true (Checkov already turns the strings "true"/"false" into booleans)."""
-    return value(conf, key) is True
+    """True only for a literal true (Checkov turns "true" into True, not "1", which Terraform also reads as true)."""
+    return literal_bool(value(conf, key)) is True
 
 
 def droplet_tag_values(conf: dict[str, Any], prefix: str) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from policies.secrets import literal_bool
 from policies.stack_document import Resource, StackDocument
 from policies.stack_rules._cloudflare_expression import Applies, applies_to
 from policies.stack_rules._generator import security_headers as generator_headers
@@ -50,11 +51,9 @@ def _enabled(rule: dict[str, Any]) -> bool | None:
     raw = rule.get("enabled")
     if raw is None:  # absent or null: unset, so the provider's default (enabled) applies
         return True
-    if isinstance(raw, str):
-        if is_reference(raw):
-            return None
-        return raw.strip().lower() == "true"
-    return raw is True
+    if is_reference(raw):
+        return None
+    return literal_bool(raw) is True
 
 
 def header_rules(doc: StackDocument, ruleset: Resource) -> list[dict[str, Any]]:

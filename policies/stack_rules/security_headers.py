@@ -26,6 +26,7 @@ from policies.stack_rules._edge_headers import (
 from policies.stack_rules._findings import RuleFindings
 from policies.stack_rules._generator import security_headers as generator_headers
 from policies.stack_rules._per_stack import once, once_per_run
+from policies.secrets import literal_bool
 from policies.stack_rules._values import is_reference
 
 RULE_ID = "HUB_STACK_1"
@@ -172,7 +173,7 @@ def _hostname(doc: StackDocument, record: Resource, ctx: HubContext | None) -> s
 def _proxied(record: Resource) -> bool:
     raw = record.attrs.get("proxied")
     # A Terraform expression may turn out true: count it as proxied (fail closed).
-    return raw is True or (isinstance(raw, str) and (raw.strip().lower() == "true" or is_reference(raw)))
+    return literal_bool(raw) is True or is_reference(raw)
 
 
 def _header_rulesets(doc: StackDocument) -> list[Resource]:

@@ -234,7 +234,9 @@ CASES = [
     # HUB_DO_7: monitoring
     ("HUB_DO_7", "digitalocean_droplet", droplet(), PASSED, "monitoring true"),
     ("HUB_DO_7", "digitalocean_droplet", droplet(monitoring="true"), PASSED, "string true"),
+    ("HUB_DO_7", "digitalocean_droplet", droplet(monitoring="1"), PASSED, "Terraform reads the string 1 as true"),
     ("HUB_DO_7", "digitalocean_droplet", droplet(monitoring=False), FAILED, "monitoring false"),
+    ("HUB_DO_7", "digitalocean_droplet", droplet(monitoring="0"), FAILED, "the string 0 is false"),
     ("HUB_DO_7", "digitalocean_droplet", droplet(monitoring=None), FAILED, "monitoring missing"),
     ("HUB_DO_7", "digitalocean_droplet", droplet(monitoring="${var.monitoring}"), FAILED, "unknown monitoring"),
     # HUB_DO_8: ssh keys
@@ -253,6 +255,7 @@ CASES = [
     ("HUB_DO_10", "digitalocean_droplet", droplet(tags=["env:staging", "role:db"], backups=None), PASSED,
      "staging needs none"),
     ("HUB_DO_10", "digitalocean_droplet", droplet(backups=False), FAILED, "production without backups"),
+    ("HUB_DO_10", "digitalocean_droplet", droplet(backups="1"), PASSED, "backups given as the string 1"),
     ("HUB_DO_10", "digitalocean_droplet", droplet(tags=["ENV:Production", "role:db"], backups=None), FAILED,
      "tag case does not matter"),
     ("HUB_DO_10", "digitalocean_droplet", droplet(tags=["env:prod", "role:db"], backups=False), FAILED,
@@ -280,6 +283,7 @@ CASES = [
     ("HUB_DO_12", "digitalocean_loadbalancer", loadbalancer(), PASSED, "redirect on"),
     ("HUB_DO_12", "digitalocean_loadbalancer", loadbalancer(redirect_http_to_https=None), FAILED, "redirect missing"),
     ("HUB_DO_12", "digitalocean_loadbalancer", loadbalancer(redirect_http_to_https=False), FAILED, "redirect off"),
+    ("HUB_DO_12", "digitalocean_loadbalancer", loadbalancer(redirect_http_to_https="1"), PASSED, "redirect as 1"),
     ("HUB_DO_12", "digitalocean_loadbalancer",
      loadbalancer(forwarding_rule=[*GOOD_LB["forwarding_rule"], {"entry_port": 8081, "entry_protocol": "http",
                                                                  "target_port": 8080, "target_protocol": "http"}]),
@@ -299,6 +303,8 @@ CASES = [
     # HUB_CF_1: proxied records
     ("HUB_CF_1", "cloudflare_dns_record", {"name": "www", "type": "A", "content": "1.2.3.4", "proxied": True, "ttl": 1},
      PASSED, "proxied A"),
+    ("HUB_CF_1", "cloudflare_dns_record", {"name": "www", "type": "A", "content": "1.2.3.4", "proxied": "1"},
+     PASSED, "proxied as the string 1"),
     ("HUB_CF_1", "cloudflare_dns_record", {"name": "x", "type": "TXT", "content": "v=spf1 -all", "ttl": 1}, PASSED,
      "TXT needs no proxy"),
     ("HUB_CF_1", "cloudflare_dns_record", {"name": "www", "type": "AAAA", "content": "::1", "proxied": False, "ttl": 1},

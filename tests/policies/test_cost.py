@@ -197,6 +197,19 @@ def test_droplets_backups_volumes_lb_ips_spaces(prices):
     assert cost.complete and not _findings(cost, "HUB_COST_2")
 
 
+@pytest.mark.parametrize(("backups", "description", "monthly"), [
+    ("1", "s-1vcpu-2gb + weekly backups", D("14.40")),  # Terraform reads the string "1" as true, "0" as false
+    ("0", "s-1vcpu-2gb", D("12.00")),
+    ("false", "s-1vcpu-2gb", D("12.00")),
+])
+def test_backups_given_as_strings_are_read_as_terraform_reads_them(prices, backups, description, monthly):
+    def set_backups(raw):
+        raw["resource"]["digitalocean_droplet"]["cache"]["backups"] = backups
+
+    cache = _line(estimate_stack(_with(set_backups), prices), "digitalocean_droplet.cache")
+    assert (cache.description, cache.monthly) == (description, monthly)
+
+
 def test_within_budget_is_a_passed_finding(prices):
     cost = estimate_stack(_doc("production"), prices)
     [budget] = _findings(cost, "HUB_COST_1")

@@ -371,6 +371,7 @@ def test_hsts_max_age_in_other_digits_is_unreadable():
          XCTO, "is 'sniff', expected 'nosniff'"),
         # A disabled rule sets nothing.
         ([_set_all(drop=[XFO]), _rule("true", SET_XFO, enabled=False)], XFO, "is missing"),
+        ([_set_all(drop=[XFO]), _rule("true", SET_XFO, enabled="0")], XFO, "is missing"),  # Terraform: "0" is false
         # `enabled: null` is unset: the rule runs, as Cloudflare's default is enabled.
         ([_set_all(), _rule("true", {XFO: {"operation": "remove"}}, enabled=None)], XFO, "removed by rules[1]"),
         # A rule enabled by a Terraform variable may be off.
