@@ -13,14 +13,23 @@ from policies import run_cache
 
 def main() -> int:
     from policies.deploy_gate import EXIT_USAGE, override_reason
+    from stacks.outdir import outdir_from_env, outdir_lock
 
     config = Path(os.environ.get("HUB_CONFIG", "environments.toml"))
-    outdir = Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
     try:
+        outdir = outdir_from_env()
         reason = override_reason()
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    # One run at a time per output: another run's synth must not swap in output this run then
+    # releases for deploy, or caches under its own key.
+    with outdir_lock(outdir):
+        return run(config, outdir, reason)
+
+
+def run(config: Path, outdir: Path, reason: str | None) -> int:
+    from policies.deploy_gate import EXIT_USAGE
 
     key = run_cache.run_key(config) if reason is None else None
     if key and (hit := run_cache.lookup(key, outdir)):
@@ -57,12 +66,12 @@ def main() -> int:
 
     from policies.deploy_gate import gate_synthesized
 
-    report, code = gate_synthesized(docs)
+    report, code, settled = gate_synthesized(docs)
     out += report
     sys.stdout.write(out)
     if code == 0:
         release_manifest(outdir)  # only now can cdktf deploy it, with or without --skip-synth
-    if code in (0, 1):
+    if settled:  # a verdict the same inputs give again; not a Checkov timeout or crash
         run_cache.store(key, outdir, run_cache.CachedRun(out, "", code))
     return code
 

@@ -25,7 +25,10 @@ def override_reason() -> str | None:
     raw = os.environ.get(OVERRIDE_ENV)
     if raw is None:
         return None
-    reason = " ".join(raw.split())
+    from policies.reports.text import visible
+
+    # One line, with control characters shown escaped: an ESC sequence must not hide the warning.
+    reason = visible(" ".join(raw.split()))
     if len(reason.split()) < 3:
         raise ValueError(f"{OVERRIDE_ENV}: give the reason for skipping the policy gate in a few words (got {raw!r})")
     return reason
@@ -43,8 +46,10 @@ def log_override(reason: str, stacks: list[str]) -> str:
     return f"WARNING: policy gate skipped by {who} at {when} for {', '.join(stacks)}: {reason} (logged to {OVERRIDE_LOG})"
 
 
-def gate_synthesized(docs: list[StackDocument]) -> tuple[str, int]:
-    """Run the gate on freshly synthesized stacks; return the report text and the exit code."""
+def gate_synthesized(docs: list[StackDocument]) -> tuple[str, int, bool]:
+    """Run the gate on freshly synthesized stacks; return the report text, the exit code, and
+    whether the verdict is settled: the same inputs give it again (no Checkov error such as a
+    timeout, which a quieter machine may not repeat)."""
     from policies import cost
     from policies.gate import GateInputError, GateOptions, evaluate
     from policies.reports import render
@@ -54,6 +59,6 @@ def gate_synthesized(docs: list[StackDocument]) -> tuple[str, int]:
     except GateInputError as exc:
         for line in str(exc).splitlines():
             print(f"error: {line}", file=sys.stderr)
-        return "", EXIT_USAGE
+        return "", EXIT_USAGE, False
     text = render(result, "text", color=False) + "\n" + cost.render_text(costs, detail=False)
-    return text, EXIT_PASS if result.passed() else EXIT_FAIL
+    return text, EXIT_PASS if result.passed() else EXIT_FAIL, not result.errors

@@ -11,11 +11,62 @@ deploy ("Could not find manifest file").
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Iterator
+
+OUTDIR_ENV, DEFAULT_OUTDIR = "CDKTF_OUTDIR", "cdktf.out"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def outdir_from_env() -> Path:
+    """Where synth writes: CDKTF_OUTDIR, else cdktf.out; ValueError for a directory synth must not replace."""
+    raw = os.environ.get(OUTDIR_ENV)
+    if raw is not None and not raw.strip():
+        raise ValueError(f"{OUTDIR_ENV}: empty; unset it (synth then writes to {DEFAULT_OUTDIR}) or name a directory")
+    outdir = Path(raw if raw is not None else DEFAULT_OUTDIR)
+    problem = replace_problem(outdir)
+    if problem:
+        raise ValueError(f"{OUTDIR_ENV}: {problem}")
+    return outdir
+
+
+def replace_problem(target: Path) -> str | None:
+    """Why synth must not replace `target` with its output (None when it may).
+
+    Synth swaps the whole directory, so the target may only be a previous synth output, an empty
+    directory or a new path: never the working directory, the project or a directory holding either.
+    """
+    resolved = target.resolve()
+    for protected, what in ((Path.cwd().resolve(), "the working directory"), (PROJECT_ROOT, "the project")):
+        if resolved == protected or resolved in protected.parents:
+            return f"{target} is {what} or holds it; synth replaces its output directory as a whole"
+    if resolved.exists() and not resolved.is_dir():
+        return f"{target} exists and is not a directory"
+    if resolved.is_dir() and any(resolved.iterdir()) and not (
+        (resolved / MANIFEST).exists() or (resolved / HELD_MANIFEST).exists()
+    ):
+        return f"{target} is a directory with files but no synth output (no {MANIFEST}); synth would replace it"
+    return None
+
+
+@contextlib.contextmanager
+def outdir_lock(target: Path) -> Iterator[None]:
+    """Hold the output directory for one run at a time: synth, gate, release and cache of one run
+    must all see the same output, not one that another run swapped in meanwhile."""
+    target = target.absolute()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f".{target.name}.lock", "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"Waiting for another run on {target.name} to finish...", file=sys.stderr)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 @contextlib.contextmanager

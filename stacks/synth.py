@@ -11,7 +11,7 @@ from rich.console import Console
 
 from policies.stack_document import StackDocument, load_stack
 from stacks.config import DEFAULT_CONFIG, ConfigError, load_config
-from stacks.outdir import hold_manifest, staged_outdir
+from stacks.outdir import hold_manifest, outdir_from_env, outdir_lock, replace_problem, staged_outdir
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -36,6 +36,9 @@ def synth(config_path: Path, outdir: Path) -> list[StackDocument]:
 
     Raises ConfigError for bad input; the previous output is then untouched.
     """
+    problem = replace_problem(outdir)
+    if problem:
+        raise ConfigError([problem])
     config = load_config(config_path)
     # Imported late: loading the provider bindings is the slow part and bad config fails faster.
     from stacks.app import environments_to_synth, synth_app
@@ -50,7 +53,11 @@ def synth(config_path: Path, outdir: Path) -> list[StackDocument]:
 def run(config_path: Path | None = None, outdir: Path | None = None, console: Console | None = None) -> tuple[int, list[StackDocument]]:
     console = console or Console(width=120)
     config_path = config_path or Path(os.environ.get("HUB_CONFIG", str(DEFAULT_CONFIG)))
-    outdir = outdir or Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
+    try:
+        outdir = outdir or outdir_from_env()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE, []
     try:
         docs = synth(config_path, outdir)
     except ConfigError as exc:
@@ -65,7 +72,13 @@ def run(config_path: Path | None = None, outdir: Path | None = None, console: Co
 
 
 def main() -> int:
-    code, _ = run()
+    try:
+        outdir = outdir_from_env()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    with outdir_lock(outdir):  # a gate run (main.py) on the same output waits, and is waited for
+        code, _ = run(outdir=outdir)
     return code
 
 

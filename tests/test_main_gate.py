@@ -55,6 +55,10 @@ def test_override_needs_a_reason_and_is_logged(project, tmp_path):
     assert "policy gate skipped by alice" in proc.stderr and "incident 42" in proc.stderr
     entry = json.loads((project / "gate-overrides.log").read_text().splitlines()[-1])
     assert entry["who"] == "alice" and entry["reason"] == "incident 42: restore capacity now"
+    # Terminal escapes in the reason are shown, not run: they must not hide the warning.
+    proc = main_py(project, tmp_path, HUB_GATE_OVERRIDE="\x1b[2K\x1b[1G all clear \x1b[8m")
+    assert proc.returncode == 0 and "\x1b" not in proc.stderr
+    assert "policy gate skipped" in proc.stderr and "\\x1b[2K" in proc.stderr
 
 
 def test_override_that_cannot_be_logged_exits_2(project, tmp_path):
@@ -105,6 +109,42 @@ def test_rerun_is_cached_but_never_stale(project, tmp_path):
     over_budget(project)
     fourth = main_py(project, tmp_path)
     assert fourth.returncode == 1
+
+
+def test_a_checkov_failure_is_not_cached(project, tmp_path):
+    """A timeout may not happen again on a quieter machine: the next run must gate afresh."""
+    proc = main_py(project, tmp_path, HUB_CHECKOV_TIMEOUT="0.001")
+    assert proc.returncode == 1 and "Checkov" in proc.stdout + proc.stderr
+    assert not list((project / ".cache" / "runs").glob("*.json"))
+
+
+@pytest.mark.parametrize("outdir", ["", " ", ".", "..", "stacks"])
+def test_an_outdir_synth_must_not_replace_exits_2_and_keeps_the_project(project, tmp_path, outdir):
+    """Synth replaces its output directory as a whole: never the project, the working directory,
+    a directory holding them, or a directory of other files."""
+    before = sorted(p.name for p in project.iterdir())
+    for command in ([sys.executable, "main.py"], [sys.executable, "-m", "stacks"]):
+        proc = subprocess.run(command, cwd=project, env=run_env(tmp_path, CDKTF_OUTDIR=outdir),
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.startswith("error: CDKTF_OUTDIR: ")
+    assert sorted(p.name for p in project.iterdir()) == before
+    assert (project / "stacks" / "app.py").exists()
+
+
+def test_runs_on_one_output_take_turns(project, tmp_path):
+    """While another run holds the output, a run waits: it cannot release or cache output that the
+    other run's synth swapped in."""
+    from stacks.outdir import outdir_lock
+
+    with outdir_lock(project / "cdktf.out"):
+        waiting = subprocess.Popen([sys.executable, "main.py"], cwd=project, env=run_env(tmp_path),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert waiting.stderr.readline() == "Waiting for another run on cdktf.out to finish...\n"
+        assert not (project / "cdktf.out").exists()
+    out, err = waiting.communicate(timeout=300)
+    assert waiting.returncode == 0, err
+    assert (project / "cdktf.out" / "manifest.json").exists()
 
 
 @pytest.mark.skipif(not (ROOT / "node_modules" / ".bin" / "cdktf").exists(), reason="cdktf CLI not installed (make install)")
