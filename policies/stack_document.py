@@ -236,10 +236,16 @@ def parse_stack(text: str, path: Path, name: str | None = None) -> StackDocument
 
 def _refuse_unread_siblings(stack: Path) -> None:
     """Terraform loads every *.tf and *.tf.json file of a stack's directory (overrides included), the
-    gate only cdk.tf.json: a stack directory holding others would be deployed partly unchecked."""
+    gate only cdk.tf.json: a stack directory holding others would be deployed partly unchecked. The
+    gate's own seal (policies/deploy_seal.py), exactly as the gate writes it, is no such file."""
+    from policies.deploy_seal import SEAL_FILE, is_seal
+
     if stack.name != "cdk.tf.json":
         return  # a file given by name, not a cdktf stack directory
-    others = sorted(p.name for p in stack.parent.iterdir() if p.name != stack.name and p.name.endswith((".tf", ".tf.json")))
+    others = sorted(
+        p.name for p in stack.parent.iterdir()
+        if p.name != stack.name and p.name.endswith((".tf", ".tf.json")) and not (p.name == SEAL_FILE and is_seal(p))
+    )
     if others:
         raise StackReadError(
             f"{display_path(stack.parent)}: also holds {', '.join(others)}, which Terraform loads with cdk.tf.json "

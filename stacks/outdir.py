@@ -101,7 +101,11 @@ def hold_manifest(outdir: Path) -> None:
 
 
 def release_manifest(outdir: Path) -> None:
-    """Make gated output deployable."""
+    """Make gated output deployable: seal each stack as it was gated (policies/deploy_seal.py),
+    then put the manifest in place."""
+    from policies.deploy_seal import seal_stacks
+
     held = outdir / HELD_MANIFEST
     if held.exists():
+        seal_stacks(outdir)
         os.replace(held, outdir / MANIFEST)

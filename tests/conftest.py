@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -79,3 +80,17 @@ def run_env(tmp_path: Path, **extra) -> dict:
 
 def copy_tree(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst)
+
+
+def run_terraform(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """The real Terraform CLI in `cwd`, offline, untouched by the caller's TF_* settings and CLI config."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}  # no outside TF_VAR_, TF_WORKSPACE...
+    cli_config = cwd / ".terraformrc"
+    cli_config.touch()
+    env.update(
+        TF_IN_AUTOMATION="1",
+        CHECKPOINT_DISABLE="1",
+        TF_DATA_DIR=str(cwd / ".terraform"),
+        TF_CLI_CONFIG_FILE=str(cli_config),
+    )
+    return subprocess.run(["terraform", *args, "-no-color"], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)

@@ -73,15 +73,25 @@ def test_override_that_cannot_be_logged_exits_2(project, tmp_path):
 CDKTF = ROOT / "node_modules" / ".bin" / "cdktf"
 
 
+def run_checks(out: Path) -> int:
+    return subprocess.run([sys.executable, "-m", "policies", "check", str(out)], cwd=out.parent,
+                          capture_output=True, timeout=300).returncode
+
+
 def test_only_output_the_gate_passed_can_be_deployed(project, tmp_path):
     """cdktf deploys what manifest.json lists, also with --skip-synth, which runs no gate: the
     manifest is in place only after the gate passed."""
     out = project / "cdktf.out"
     assert main_py(project, tmp_path).returncode == 0
     assert (out / "manifest.json").exists() and not (out / "manifest.held-until-gate-passes.json").exists()
+    # each passed stack is sealed: Terraform refuses to plan it once edited (tests/policies/test_deploy_seal.py)
+    sealed = sorted(p.parent.name for p in out.glob("stacks/*/policy-gate.tf.json"))
+    assert sealed == ["development", "production", "staging"]
+    assert run_checks(out) == 0  # the gate reads its own seal beside a stack as no unchecked config
     over_budget(project)
     assert main_py(project, tmp_path).returncode == 1
     assert not (out / "manifest.json").exists() and (out / "manifest.held-until-gate-passes.json").exists()
+    assert not list(out.glob("stacks/*/policy-gate.tf.json"))
     synth = subprocess.run([sys.executable, "-m", "stacks"], cwd=project, env=run_env(tmp_path), capture_output=True)
     assert synth.returncode == 0 and not (out / "manifest.json").exists()  # ungated output either
     if CDKTF.exists():

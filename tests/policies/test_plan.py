@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -30,6 +29,7 @@ from policies.plan import (
     plan_cost_change,
 )
 from policies.pricing import load_price_table
+from tests.conftest import run_terraform
 
 DATA = Path(__file__).parent / "data" / "plan"
 TODAY = date(2026, 6, 15)  # fixed, so allowance expiry in the data files is deterministic
@@ -339,18 +339,7 @@ def test_plan_without_resources_is_a_plan():
 
 
 def terraform(tmp_path: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}  # no outside TF_VAR_, TF_WORKSPACE...
-    cli_config = tmp_path / "terraformrc"
-    cli_config.touch()
-    env.update(
-        TF_IN_AUTOMATION="1",
-        CHECKPOINT_DISABLE="1",
-        TF_DATA_DIR=str(tmp_path / ".terraform"),
-        TF_CLI_CONFIG_FILE=str(cli_config),
-    )
-    result = subprocess.run(
-        ["terraform", *args, "-no-color"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
-    )
+    result = run_terraform(tmp_path, *args)
     assert result.returncode == 0, f"terraform {' '.join(args)} failed:\n{result.stderr}"
     return result.stdout
 
