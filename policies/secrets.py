@@ -104,10 +104,18 @@ def _is_secret_key(key: str) -> bool:
 # characters outside ASCII match ASCII letters: U+0130 lower-cases into "i" and a combining dot, the
 # Kelvin sign U+212A into "k", and the long s U+017F matches "s" when a pattern ignores case; so
 # each of them, UTF-8 encoded, is a hint too.
-# Each alternative starts with a rare byte or is factored by its first one: re skips faster.
+# re tries a match only at a byte that can start one, so each hint starts at its rarest byte in
+# stack text ("k" of token, then a look-behind for "tok"): far fewer tries than at every t, a or p.
 _SECRET_HINT = re.compile(
-    rb"token|p(?:ass(?:w|phrase)|rivate[^a-z0-9]*key|wd)|s(?:ecret|shpass)|a(?:pi|ccess|uth)|webhook|-(?:----begin |cli)|_v1_"
-    rb"|hooks\.slack\.com/|b(?:earer|y[\s\x1c-\x1f\x80-\xff]*')|quirepass|ysql|>(?<=[ \t]>)\S"
+    rb"k(?:(?<=tok)en|(?<=hook)(?:s\.slack\.com/|(?<=webhook)))"  # token, hooks.slack.com/, webhook
+    rb"|w(?:(?<=passw)|(?<=pw)d)"  # passw, pwd
+    rb"|h(?:(?<=passph)rase|(?<=ssh)pass|(?<=auth))"  # passphrase, sshpass, auth
+    rb"|v(?:(?<=priv)ate[^a-z0-9]*key|(?<=_v)1_)"  # private...key, _v1_
+    rb"|s(?:ecret|(?<=acces)s)"  # secret, access
+    rb"|p(?<=ap)i|l(?<=-cl)i"  # api, -cli
+    rb"|b(?:earer|(?<=-----b)egin )"  # bearer, "-----begin "
+    rb"|y(?:(?<=by)[\s\x1c-\x1f\x80-\xff]*'|sql)"  # by ... ', ysql
+    rb"|quirepass|>(?<=[ \t]>)\S"
     rb"|\xc4\xb0|\xe2\x84\xaa|\xc5\xbf"
 )
 
