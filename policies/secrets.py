@@ -40,15 +40,18 @@ _SECRET_KEY = re.compile(
 )
 # Names that merely point at or describe a secret rather than hold one.
 _NOT_SECRET_SUFFIX = re.compile(r"_(?:id|ids|name|names|type|path|file|ttl|length|version|enabled)$")
+# (what it is, a text every match contains, the pattern): the text is tested first with `in`, in C,
+# which spares most strings the regex searches.
 _SECRET_VALUES = (
-    ("a PEM private key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")),
-    ("a DigitalOcean API token", re.compile(r"\bdo[opr]_v1_[0-9a-f]{64}\b")),
-    ("a Slack webhook URL", re.compile(r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+")),
+    ("a PEM private key", "-----BEGIN ", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")),
+    ("a DigitalOcean API token", "_v1_", re.compile(r"\bdo[opr]_v1_[0-9a-f]{64}\b")),
+    ("a Slack webhook URL", "hooks.slack.com/",
+     re.compile(r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+")),
     # postgres://hub:<password>@db...; a `$VAR` or `${...}` password is filled in later, not written here
-    ("a URL with a password", re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@'\"]*:(?!\$)[^\s/@'\"]+@")),
-    ("a URL with a token", re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[A-Za-z0-9_-]{20,}@")),  # https://ghp_...@github.com
+    ("a URL with a password", "@", re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@'\"]*:(?!\$)[^\s/@'\"]+@")),
+    ("a URL with a token", "@", re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[A-Za-z0-9_-]{20,}@")),  # https://ghp_...@github.com
     # a token is long and holds a digit; "Bearer authentication" in prose is no token
-    ("a bearer token", re.compile(r"\b[Bb]earer[ \t]+(?!\$)(?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16,}")),
+    ("a bearer token", "earer", re.compile(r"\b[Bb]earer[ \t]+(?!\$)(?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16,}")),
 )
 # NAME=value and NAME: value inside a text: user_data scripts, cloud-config, .env files, JSON in a
 # string, command options (--password=x, -o user=u,password=x), query strings (?api_key=x), headers.
@@ -322,7 +325,8 @@ def find_secrets(body: Any, text: bytes | None = None) -> list[str]:
             for index, child in enumerate(node):
                 walk(child, path if wrapped else f"{path}[{index}]", key)
         elif isinstance(node, str):
-            looks_like = [description for description, pattern in _SECRET_VALUES if pattern.search(node)]
+            looks_like = [description for description, needle, pattern in _SECRET_VALUES
+                          if needle in node and pattern.search(node)]
             if looks_like:
                 found.append(f"{path}: looks like {' and '.join(looks_like)}")
             if key and _is_secret_key(key) and _is_literal(node):
