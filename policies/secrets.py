@@ -333,8 +333,11 @@ def find_secrets(body: Any, text: bytes | None = None) -> list[str]:
                 if not looks_like:
                     found.append(f"{path}: literal value under the secret-like key {key!r}")
             else:  # a text such as a user_data script may set secrets of its own
-                found.extend(f"{path}: assigns a literal value to {name!r}" for name in _assigned_secrets(node))
-                found.extend(f"{path}: gives a literal to {what}" for what in _passed_secrets(node))
+                # plain loops: most texts set nothing, and a generator would be made for nothing
+                for name in _assigned_secrets(node):
+                    found.append(f"{path}: assigns a literal value to {name!r}")
+                for what in _passed_secrets(node):
+                    found.append(f"{path}: gives a literal to {what}")
 
     walk(body, "", "")
     return found
