@@ -165,6 +165,9 @@ class StackCost:
         return self.budget_usd is not None and self.total > self.budget_usd
 
 
+_tuple_new = tuple.__new__
+
+
 class _StackEstimator:
     """Walks one stack's resources and prices each against the table."""
 
@@ -273,20 +276,13 @@ class _StackEstimator:
         if monthly is None:
             # unit is already in cents, and times 1 it stays exactly that Decimal: skip rounding again
             monthly = unit if quantity == 1 else _money(unit * quantity)
-        self.lines.append(
-            CostLine(
-                address=res.address,
-                construct_path=res.construct_path,
-                resource_type=res.type,
-                role=self._role(res),
-                description=description,
-                quantity=quantity,
-                unit_monthly=unit,
-                monthly=monthly,
-                note=note,
-                priced=priced and (known or not count_matters),
-            )
-        )
+        # tuple.__new__ takes CostLine's fields in order and skips its keyword-parsing Python __new__,
+        # made once per resource: address, construct_path, resource_type, role, description,
+        # quantity, unit_monthly, monthly, note, priced.
+        self.lines.append(_tuple_new(CostLine, (
+            res.address, res.construct_path, res.type, self._role(res), description,
+            quantity, unit, monthly, note, priced and (known or not count_matters),
+        )))
 
     def _table_files(self) -> str:
         return ", ".join(self.prices.files) or "the price table"
@@ -490,7 +486,8 @@ def _budget_finding(doc: StackDocument, cost: StackCost, raw_budget: Any, has_bu
         return Finding(check_id=BUDGET_CHECK, title=BUDGET_TITLE, severity=severity, stack=doc.name, address="",
                        construct_path="", file=doc.display_path, line=1, message=message, fix=fix, status=status)
 
-    total = f"${cost.total:,.2f}"
+    total_usd = cost.total  # a sum over every line: once here, not once per use below
+    total = f"${total_usd:,.2f}"
     lower_bound = "" if cost.complete else (
         f" {sum(1 for line in cost.lines if not line.priced)} resource(s) could not be priced, "
         "so the total is a lower bound.")
@@ -502,10 +499,11 @@ def _budget_finding(doc: StackDocument, cost: StackCost, raw_budget: Any, has_bu
         return finding(f"\"//\".hub.budget_usd is {raw_budget!r}, not a number of USD from 0 to {MAX_BUDGET_USD:,}.", Status.FAILED,
                        fix="Set budget_usd to a number in environments.toml.")
     budget = f"${cost.budget_usd:,.2f}"
-    percent = f" ({cost.percent_of_budget} % of budget)" if cost.percent_of_budget is not None else ""
-    if cost.over_budget:
+    percent_of_budget = cost.percent_of_budget
+    percent = f" ({percent_of_budget} % of budget)" if percent_of_budget is not None else ""
+    if total_usd > cost.budget_usd:  # cost.over_budget, with the budget known here
         return finding(f"Estimated monthly cost {total} exceeds the budget of {budget} by "
-                       f"${cost.total - cost.budget_usd:,.2f}{percent}." + lower_bound, Status.FAILED)
+                       f"${total_usd - cost.budget_usd:,.2f}{percent}." + lower_bound, Status.FAILED)
     return finding(f"Estimated monthly cost {total} is within the budget of {budget}{percent}." + lower_bound,
                    Status.PASSED)
 

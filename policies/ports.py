@@ -46,6 +46,8 @@ ALL_PORTS = PortRange(1, MAX_PORT)
 
 def parse_port_range(raw: object) -> PortRange | None:
     """"22", 22, "8000-8100", "all" or "0" (DigitalOcean's "all ports"); None when unreadable."""
+    if type(raw) is str:
+        return _parse_text(raw)  # the usual case, first: every firewall rule asks
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):

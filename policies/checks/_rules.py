@@ -387,9 +387,18 @@ def _read_firewall_rules(raw: Any, direction: str) -> list[FirewallRule]:
     rule_blocks = raw if flat else blocks({"rules": raw}, "rules")
     rules: list[FirewallRule] = []
     for index, block in enumerate(rule_blocks):
-        raw_protocol = value(block, "protocol")
-        protocol = _protocol(raw_protocol) if isinstance(raw_protocol, str) else None
-        ports, port_text = _rule_ports(value(block, "port_range"))
+        # Checkov's usual ["tcp"] and ["22"] are read directly, anything else through value().
+        raw_protocol = block.get("protocol")
+        if type(raw_protocol) is list and len(raw_protocol) == 1 and type(raw_protocol[0]) is str:
+            protocol = _protocol(raw_protocol[0])
+        else:
+            raw_protocol = value(block, "protocol")
+            protocol = _protocol(raw_protocol) if isinstance(raw_protocol, str) else None
+        raw_ports = block.get("port_range")
+        if type(raw_ports) is list and len(raw_ports) == 1 and type(raw_ports[0]) is str:
+            ports, port_text = _cached_rule_ports(raw_ports[0])
+        else:
+            ports, port_text = _rule_ports(value(block, "port_range"))
         # An absent key reads as an empty list; most rules name one kind of peer of the five.
         peers: tuple[str, ...] = ()
         for key in peer_keys:
@@ -397,8 +406,12 @@ def _read_firewall_rules(raw: Any, direction: str) -> list[FirewallRule]:
                 peers += _strings(block, key)
         addresses = _strings(block, address_key) if address_key in block else ()
         origin = block.get(DYNAMIC_ORIGIN)
-        rules.append(FirewallRule(direction, index, protocol, ports, port_text, addresses, peers, origin))
+        # tuple.__new__ skips the NamedTuple's Python-level __new__: the same tuple, made in C.
+        rules.append(_tuple_new(FirewallRule, (direction, index, protocol, ports, port_text, addresses, peers, origin)))
     return rules
+
+
+_tuple_new = tuple.__new__
 
 
 @lru_cache(maxsize=256)
@@ -431,9 +444,14 @@ _cached_rule_ports = lru_cache(maxsize=1024, typed=True)(_read_rule_ports)
 def _strings(block: dict[str, Any], key: str) -> tuple[str, ...]:
     """string_list as a tuple, with Checkov's usual shape (`[["a", "b"]]`) read directly."""
     raw = block[key]
-    if type(raw) is list and len(raw) == 1 and type(raw[0]) is list and all(type(s) is str and s for s in raw[0]):
+    # The item types are gathered in C (faster than all() over a generator); then no item may be "".
+    if type(raw) is list and len(raw) == 1 and type(raw[0]) is list and set(map(type, raw[0])) <= _ONLY_STR \
+            and "" not in raw[0]:
         return tuple(raw[0])
     return tuple(string_list(block, key))
+
+
+_ONLY_STR = {str}
 
 
 def world_open_ports(rules: Iterable[FirewallRule], protocol: str) -> list[PortRange]:

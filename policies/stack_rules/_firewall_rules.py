@@ -96,8 +96,12 @@ def _read_rules(doc: StackDocument, firewall: Resource, direction: str) -> list[
             else:
                 field = f"{origin}.content" if origin else f"{direction}_rule[{index}]"
                 peers.append(tuple(string_list(doc, firewall, block, key, field)))
-        rules.append(FirewallRule(direction, index, protocol, ports, *peers, origin))
+        # tuple.__new__ skips the NamedTuple's Python-level __new__: the same tuple, made in C.
+        rules.append(_tuple_new(FirewallRule, (direction, index, protocol, ports, *peers, origin)))
     return rules
+
+
+_tuple_new = tuple.__new__
 
 
 @lru_cache(maxsize=256)
