@@ -13,7 +13,7 @@ from policies import run_cache
 
 def main() -> int:
     from policies.deploy_gate import EXIT_USAGE, override_reason
-    from stacks.outdir import outdir_from_env, outdir_lock
+    from stacks.outdir import OutdirError, outdir_from_env, outdir_lock
 
     config = Path(os.environ.get("HUB_CONFIG", "environments.toml"))
     try:
@@ -24,8 +24,12 @@ def main() -> int:
         return EXIT_USAGE
     # One run at a time per output: another run's synth must not swap in output this run then
     # releases for deploy, or caches under its own key.
-    with outdir_lock(outdir):
-        return run(config, outdir, reason)
+    try:
+        with outdir_lock(outdir):
+            return run(config, outdir, reason)
+    except OutdirError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def run(config: Path, outdir: Path, reason: str | None) -> int:

@@ -47,6 +47,9 @@ def replace_problem(target: Path) -> str | None:
             return f"{target} is {what} or holds it; synth replaces its output directory as a whole"
     if resolved.exists() and not resolved.is_dir():
         return f"{target} exists and is not a directory"
+    existing = next((p for p in resolved.parents if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        return f"{target} is inside {existing}, which is not a directory"
     if resolved.is_dir() and any(resolved.iterdir()) and not (
         (resolved / MANIFEST).exists() or (resolved / HELD_MANIFEST).exists()
     ):
@@ -54,13 +57,22 @@ def replace_problem(target: Path) -> str | None:
     return None
 
 
+class OutdirError(ValueError):
+    """The output directory cannot be used (its parent cannot be made or written)."""
+
+
 @contextlib.contextmanager
 def outdir_lock(target: Path) -> Iterator[None]:
     """Hold the output directory for one run at a time: synth, gate, release and cache of one run
-    must all see the same output, not one that another run swapped in meanwhile."""
+    must all see the same output, not one that another run swapped in meanwhile. Raises
+    OutdirError, before the run starts, when the lock beside the output cannot be made."""
     target = target.absolute()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / f".{target.name}.lock", "a") as lock:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(target.parent / f".{target.name}.lock", "a")
+    except OSError as exc:
+        raise OutdirError(f"{OUTDIR_ENV}: cannot write beside {target} ({exc.strerror or exc})") from None
+    with lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from policies.stack_document import StackDocument, load_stack
 from stacks.config import DEFAULT_CONFIG, ConfigError, load_config
-from stacks.outdir import hold_manifest, outdir_from_env, outdir_lock, replace_problem, staged_outdir
+from stacks.outdir import OutdirError, hold_manifest, outdir_from_env, outdir_lock, replace_problem, staged_outdir
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -77,8 +77,12 @@ def main() -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    with outdir_lock(outdir):  # a gate run (main.py) on the same output waits, and is waited for
-        code, _ = run(outdir=outdir)
+    try:
+        with outdir_lock(outdir):  # a gate run (main.py) on the same output waits, and is waited for
+            code, _ = run(outdir=outdir)
+    except OutdirError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     return code
 
 

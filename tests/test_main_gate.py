@@ -128,7 +128,7 @@ def test_a_checkov_failure_is_not_cached(project, tmp_path):
     assert not list((project / ".cache" / "runs").glob("*.json"))
 
 
-@pytest.mark.parametrize("outdir", ["", " ", ".", "..", "stacks"])
+@pytest.mark.parametrize("outdir", ["", " ", ".", "..", "stacks", "main.py", "main.py/out", "/proc/1/out"])
 def test_an_outdir_synth_must_not_replace_exits_2_and_keeps_the_project(project, tmp_path, outdir):
     """Synth replaces its output directory as a whole: never the project, the working directory,
     a directory holding them, or a directory of other files."""
