@@ -32,15 +32,16 @@ def is_reference(text: Any) -> bool:
     return isinstance(text, str) and ("${" in text or "%{" in text) and bool(_REFERENCE.search(text))  # `in`: C-fast
 
 
+_TERRAFORM_BOOLS = {"true": True, "1": True, "false": False, "0": False}
+
+
 def literal_bool(raw: Any) -> bool | None:
-    """A boolean attribute's literal value as Terraform converts it: true/false, and the strings
-    "true"/"false" and "1"/"0" (Terraform's string-to-bool conversion accepts both); None for
-    anything else (an expression, a number, a misspelling)."""
+    """A boolean attribute's literal value as Terraform converts it: true/false, and exactly the
+    strings "true"/"false" and "1"/"0"; None for anything else (an expression, a number, "True",
+    which Terraform refuses)."""
     if isinstance(raw, bool):
         return raw
-    if isinstance(raw, str):
-        return {"true": True, "1": True, "false": False, "0": False}.get(raw.strip().lower())
-    return None
+    return _TERRAFORM_BOOLS.get(raw) if isinstance(raw, str) else None
 
 
 # --- Secrets -------------------------------------------------------------------------------------
@@ -117,10 +118,11 @@ def _is_secret_key(key: str) -> bool:
 # (re)quirepass, (s)shpass, (m)ysql, (redis)-cli, pgpass, curl, -users (elasticsearch-users),
 # "-pass" (openssl's -passin), "by" before any spaces (Unicode ones too) and
 # a quote (SQL's IDENTIFIED BY 'x') or, for a Redis ACL rule, ">" after a space and before a
-# non-space; a keystore setting read from standard input must be named with one of these. Three
+# non-space, or (quoted) follows "acl setuser"; a keystore setting read from standard input must be
+# named with one of these. Four
 # characters outside ASCII match ASCII letters: U+0130 lower-cases into "i" and a combining dot, the
-# Kelvin sign U+212A into "k", and the long s U+017F matches "s" when a pattern ignores case; so
-# each of them, UTF-8 encoded, is a hint too.
+# Kelvin sign U+212A into "k", and when a pattern ignores case the long s U+017F matches "s" and the
+# dotless i U+0131 matches "i"; so each of them, UTF-8 encoded, is a hint too.
 # re tries a match only at a byte that can start one, so each hint starts at its rarest byte in
 # stack text ("k" of token, then a look-behind for "tok"): far fewer tries than at every t, a or p.
 _SECRET_HINT = re.compile(
@@ -128,12 +130,12 @@ _SECRET_HINT = re.compile(
     rb"|w(?:(?<=passw)|(?<=pw)d)"  # passw, pwd
     rb"|h(?:(?<=passph)rase|(?<=ssh)pass|(?<=auth))"  # passphrase, sshpass, auth
     rb"|v(?:(?<=priv)ate[^a-z0-9]*key|(?<=_v)1_)"  # private...key, _v1_
-    rb"|s(?:ecret|(?<=acces)s|(?<=pgpas)s|(?<=-pas)s|(?<=-us)ers)"  # secret, access, pgpass, -pass, -users
+    rb"|s(?:ecret|(?<=acces)s|(?<=pgpas)s|(?<=-pas)s|(?<=-us)ers|(?<=setus)er)"  # secret, access, pgpass, -pass, -users, setuser
     rb"|p(?<=ap)i|l(?:(?<=-cl)i|(?<=curl))"  # api, -cli, curl
     rb"|b(?:earer|(?<=-----b)egin )"  # bearer, "-----begin "
     rb"|y(?:(?<=by)[\s\x1c-\x1f\x80-\xff]*'|sql)"  # by ... ', ysql
     rb"|quirepass|>(?<=[ \t]>)\S"
-    rb"|\xc4\xb0|\xe2\x84\xaa|\xc5\xbf"
+    rb"|\xc4[\xb0\xb1]|\xe2\x84\xaa|\xc5\xbf"
 )
 
 
@@ -225,17 +227,23 @@ _PASSED_SECRETS = (
     ("a password on standard input", ("passwd", "password-stdin", "password-from-stdin", "elasticsearch-keystore"),
      re.compile(
         r"\b(?:echo|printf)[ \t]+(?:-[A-Za-z]+[ \t]+)*(?:(?:'%[^'\n]*'|\"%[^\"\n]*\")[ \t]+)?" + _VALUE
-        + r"[ \t]*\|[ \t]*(?:sudo[ \t]+(?:-\S+[ \t]+)*)?(?:[\w.-]*/)*(?:"
+        # possessive (++, *+): a long run of words or path parts must not be re-split at every position
+        + r"[ \t]*\|[ \t]*(?:sudo[ \t]++(?:-\S++[ \t]++)*+)?(?:[\w.-]*+/)*+(?:"
         r"(?P<receiver>passwd)\b"
-        r"|(?P<stdin_receiver>[\w.-]+)\b[^\n;|&]{0,200}?[ \t]--password-(?:from-)?stdin\b"
+        r"|(?P<stdin_receiver>[\w.-]++)\b[^\n;|&]{0,200}?[ \t]--password-(?:from-)?stdin\b"
         r"|(?P<keystore_receiver>elasticsearch-keystore)[ \t]+add\b[^\n;|&]{0,200}?(?i:passw|secret|token|api|access|auth))")),
-    # a PostgreSQL password file's `host:port:database:user:password` line, where a text writes one
-    ("a .pgpass line", ("pgpass",), re.compile(
-        r"(?m)(?:^|[\s'\"])(?P<receiver>[A-Za-z0-9_.*-]+:(?:\d{1,5}|\*):[^\s:'\"]+:[^\s:'\"]+):(?P<word>[^\s'\"]+)")),
+    # a PostgreSQL password file's `host:port:database:user:password` line, where a text writes a
+    # .pgpass file; exactly five fields (a colon in the password is written "\:"), so MAC
+    # addresses, fingerprints and IPv6 addresses are none
+    ("a .pgpass line", (".pgpass",), re.compile(
+        r"(?m)(?:^|[\s'\"])(?P<receiver>[A-Za-z0-9_.*-]+:(?:\d{1,5}|\*):[^\s:'\"]+:[^\s:'\"]+)"
+        r":(?P<word>(?:[^\s'\"\\:]|\\.)+)(?=[\s'\"]|$)")),
 )
 # The group that names what is given the password (the one pattern with several receivers names each).
 _RECEIVERS = ("receiver", "stdin_receiver", "keystore_receiver")
-# cloud-init's `list:` under `chpasswd:`: the lines below it indented deeper, or YAML list items.
+# cloud-init's `chpasswd:` block (the lines below it indented deeper), and its `list:`: the lines
+# below that indented deeper, or YAML list items.
+_CHPASSWD_BLOCK = re.compile(r"(?m)^([ \t]*)chpasswd:[ \t]*(?:#[^\n]*)?\n((?:\1[ \t]+[^\n]*(?:\n|$))+)")
 _CHPASSWD_LIST = re.compile(r"(?m)^([ \t]*)(list):[ \t]*(?:[|>][+-]?[ \t]*)?\n((?:\1(?:[ \t]+|-[ \t])[^\n]*(?:\n|$))+)")
 _CHPASSWD_ENTRY = re.compile(r"[\w.-]+:(\S+)")
 _PASSED_KEYWORD = re.compile("|".join(re.escape(k) for _, keywords, _ in _PASSED_SECRETS for k in [*keywords, "htpasswd"]))
@@ -322,8 +330,9 @@ def _chpasswd_list_passwords(text: str) -> list[str]:
     block scalar or items of a YAML list). RANDOM (or R) asks cloud-init for a random one; a hash
     starts with "$" and is no password."""
     passwords = []
-    for match in _CHPASSWD_LIST.finditer(text):
-        if _commented_out(text, match.start(2)):
+    lists = [m for block in _CHPASSWD_BLOCK.finditer(text) for m in _CHPASSWD_LIST.finditer(block.group(2))]
+    for match in lists:
+        if _commented_out(match.string, match.start(2)):
             continue
         for line in match.group(3).splitlines():
             entry = line.strip()

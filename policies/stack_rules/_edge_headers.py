@@ -51,9 +51,7 @@ def _enabled(rule: dict[str, Any]) -> bool | None:
     raw = rule.get("enabled")
     if raw is None:  # absent or null: unset, so the provider's default (enabled) applies
         return True
-    if is_reference(raw):
-        return None
-    return literal_bool(raw) is True
+    return literal_bool(raw)  # None also for a value Terraform refuses ("True"): whether it runs is not known
 
 
 def header_rules(doc: StackDocument, ruleset: Resource) -> list[dict[str, Any]]:

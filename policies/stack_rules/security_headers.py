@@ -172,8 +172,9 @@ def _hostname(doc: StackDocument, record: Resource, ctx: HubContext | None) -> s
 
 def _proxied(record: Resource) -> bool:
     raw = record.attrs.get("proxied")
-    # A Terraform expression may turn out true: count it as proxied (fail closed).
-    return literal_bool(raw) is True or is_reference(raw)
+    # A Terraform expression may turn out true, and so may a value Terraform refuses: count either as
+    # proxied (fail closed); only a literal false (or none) is unproxied.
+    return raw is not None and literal_bool(raw) is not False
 
 
 def _header_rulesets(doc: StackDocument) -> list[Resource]:

@@ -564,6 +564,10 @@ def test_secrets_set_inside_a_script_or_url_are_found_and_references_are_not():
     "chpasswd:\n  list:\n    - root:" + "hunter22\n",
     "REDISCLI_AUTH=" + "hunter22 redis-cli ping",
     "requirepass: " + "hunter22",
+    # hinted only by "acl setuser" (a quoted rule after a quote, not a space) and by a dotless i
+    "printf 'ACL SETUSER app on \">" + "Sup3rS3cretRedis\" ~* +@all\\n' | nc -q1 127.0.0.1 6379",
+    "echo " + "hunter22 | elasticsearch-keystore add s3.client.default.ap\u0131",
+    "echo 'db:5432:hub:hub:" + "hun\\:ter22' > /root/.pgpass",  # a colon in the password is escaped
 ])
 def test_secrets_in_a_text_are_found(text):
     assert find_secrets({"user_data": text}), text
@@ -634,6 +638,11 @@ def test_secrets_in_a_text_are_found(text):
     "#cloud-config\nchpasswd:\n  list: |\n    root:RANDOM\n    hub:$6$salt$hash\n  expire: false\n",
     "#cloud-config\nchpasswd:\n  list: |\n    # root:hunter22\n",
     "masterauth_timeout: 10",
+    # five colon-separated fields only in a .pgpass line: not a MAC address, fingerprint or IPv6 address
+    'PGPASSWORD="$DB_PASSWORD" psql -h 10.10.0.5 -c "select 1"\nip link set eth1 address 02:42:ac:11:00:02\n',
+    "echo x > ~/.pgpass\nssh-keygen -lf key # 3b:16:bf:e4:8b:00:1a:2b\nip -6 addr add fd00:10:20:30::5/64 dev eth1",
+    # a list: elsewhere in a cloud-config that also sets chpasswd
+    "#cloud-config\nchpasswd: {expire: false}\napt:\n  sources:\n    es:\n      list:\n        - es-mirror:mirror.internal\n",
 ])
 def test_settings_about_secrets_in_a_text_are_not_secrets(text):
     assert find_secrets({"user_data": text}) == []

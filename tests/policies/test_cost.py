@@ -201,6 +201,7 @@ def test_droplets_backups_volumes_lb_ips_spaces(prices):
     ("1", "s-1vcpu-2gb + weekly backups", D("14.40")),  # Terraform reads the string "1" as true, "0" as false
     ("0", "s-1vcpu-2gb", D("12.00")),
     ("false", "s-1vcpu-2gb", D("12.00")),
+    ("TRUE", "s-1vcpu-2gb + backups (price unknown)", D("12.00")),  # Terraform refuses it: not priced as either
 ])
 def test_backups_given_as_strings_are_read_as_terraform_reads_them(prices, backups, description, monthly):
     def set_backups(raw):

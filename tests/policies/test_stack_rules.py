@@ -297,6 +297,24 @@ def test_a_record_is_judged_by_the_rulesets_of_its_own_zone(checked_in_docs):
     assert all(f.extra["ruleset_stack"] == "production" for f in findings)
 
 
+@pytest.mark.parametrize(("proxied", "judged"), [
+    (True, True), ("1", True), ("${var.proxied}", True),
+    ("True", True),  # Terraform refuses it; counted the safe way
+    ("0", False), (False, False), (None, False),
+])
+def test_a_record_needs_headers_unless_it_is_certainly_unproxied(checked_in_docs, proxied, judged):
+    development, staging = checked_in_docs["development"], checked_in_docs["staging"]
+    raw = copy.deepcopy(development.raw)
+    raw["data"]["cloudflare_zone"]["org"] = {"filter": {"name": "communityhub.org"}}
+    raw["resource"]["cloudflare_dns_record"]["api"] = {
+        "name": "api.communityhub.org", "type": "A", "content": "192.0.2.1", "proxied": proxied, "ttl": 1,
+        "zone_id": "${data.cloudflare_zone.org.zone_id}",
+    }
+    doc = as_doc(raw, "development")
+    hosts = {f.extra.get("hostname") for f in failed(security_headers.evaluate(doc, [doc, staging]))}
+    assert ("api.communityhub.org" in hosts) == judged
+
+
 def _with_rules(rules: list[dict], record_name: str | None = None) -> StackDocument:
     raw = json.loads((DATA / "later_rule_removes_xfo.cdk.tf.json").read_text())
     raw["resource"]["cloudflare_ruleset"]["edge_security_headers"]["rules"] = rules
