@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import shutil
 import sys
@@ -19,7 +20,11 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from policies.deploy_seal import SEAL_FILE, STACK_FILE
+
 OUTDIR_ENV, DEFAULT_OUTDIR = "CDKTF_OUTDIR", "cdktf.out"
+MANIFEST = "manifest.json"  # what cdktf reads to deploy
+HELD_MANIFEST = "manifest.held-until-gate-passes.json"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -50,11 +55,22 @@ def replace_problem(target: Path) -> str | None:
     existing = next((p for p in resolved.parents if p.exists()), None)
     if existing is not None and not existing.is_dir():
         return f"{target} is inside {existing}, which is not a directory"
-    if resolved.is_dir() and any(resolved.iterdir()) and not (
-        (resolved / MANIFEST).exists() or (resolved / HELD_MANIFEST).exists()
-    ):
-        return f"{target} is a directory with files but no synth output (no {MANIFEST}); synth would replace it"
+    if resolved.is_dir() and any(resolved.iterdir()) and not _is_synth_output(resolved):
+        return (f"{target} is a directory with files but not a synth output (no cdktf {MANIFEST} listing "
+                "stacks); synth would replace it")
     return None
+
+
+def _is_synth_output(directory: Path) -> bool:
+    """A cdktf output: its manifest (held or released) is a JSON object listing stacks."""
+    for name in (MANIFEST, HELD_MANIFEST):
+        try:
+            manifest = json.loads((directory / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(manifest, dict) and isinstance(manifest.get("stacks"), dict):
+            return True
+    return False
 
 
 class OutdirError(ValueError):
@@ -97,12 +113,52 @@ def staged_outdir(target: Path) -> Iterator[Path]:
         old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
         os.rename(target, old / "previous")
     os.rename(staging, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    if old is None:
+        return
+    try:
+        kept = carry_over(old / "previous", target)
+    except OSError as exc:  # nothing is deleted then: what was not moved stays where it is
+        print(f"warning: {target}: could not keep everything of the previous output ({exc.strerror or exc}); "
+              f"it is left in {old}", file=sys.stderr)
+        return
+    for stack in kept:
+        print(f"note: {target.name}/stacks/{stack}: no longer synthesized; its Terraform files (state) are kept "
+              "there", file=sys.stderr)
+    shutil.rmtree(old, ignore_errors=True)
 
 
-MANIFEST = "manifest.json"  # what cdktf reads to deploy
-HELD_MANIFEST = "manifest.held-until-gate-passes.json"
+# What synth writes (or main.py after the gate); everything else in an output was put there later.
+SYNTH_FILES = frozenset({MANIFEST, HELD_MANIFEST, STACK_FILE, SEAL_FILE})
+
+
+def carry_over(previous: Path, target: Path) -> list[str]:
+    """Move into the new output what Terraform and its users keep in the old one and synth did not
+    write anew: a stack's local state (the backend path is relative to the stack's directory),
+    `.terraform/`, the lock file, saved plans, and the same of stacks no longer synthesized (so
+    their resources can still be destroyed). Returns the stacks that are no longer synthesized but
+    had such files."""
+    for entry in previous.iterdir():
+        if entry.name != "stacks" and entry.name not in SYNTH_FILES and not (target / entry.name).exists():
+            os.rename(entry, target / entry.name)
+    kept: list[str] = []
+    old_stacks = previous / "stacks"
+    if not old_stacks.is_dir():
+        return kept
+    for old_stack in sorted(old_stacks.iterdir()):
+        new_stack = target / "stacks" / old_stack.name
+        if not old_stack.is_dir():
+            if not new_stack.exists():
+                os.rename(old_stack, new_stack)
+            continue
+        for entry in sorted(old_stack.iterdir()):
+            if entry.name in SYNTH_FILES or (new_stack / entry.name).exists():
+                continue  # written by this synth, or synth output of a stack no longer made
+            if not new_stack.exists():
+                new_stack.mkdir(parents=True)
+                kept.append(old_stack.name)
+            os.rename(entry, new_stack / entry.name)
+    return kept
+
 
 
 def hold_manifest(outdir: Path) -> None:
@@ -113,11 +169,7 @@ def hold_manifest(outdir: Path) -> None:
 
 
 def release_manifest(outdir: Path) -> None:
-    """Make gated output deployable: seal each stack as it was gated (policies/deploy_seal.py),
-    then put the manifest in place."""
-    from policies.deploy_seal import seal_stacks
-
+    """Make gated output deployable (main.py seals its stacks first: policies/deploy_seal.py)."""
     held = outdir / HELD_MANIFEST
     if held.exists():
-        seal_stacks(outdir)
         os.replace(held, outdir / MANIFEST)

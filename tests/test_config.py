@@ -143,7 +143,7 @@ def test_synth_exits_2_and_keeps_previous_output(case, tmp_path, base_toml):
     (outdir / "stacks" / "staging").mkdir(parents=True)
     previous = outdir / "stacks" / "staging" / "cdk.tf.json"
     previous.write_text('{"resource": {}}')
-    (outdir / "manifest.json").write_text("{}")  # a synth output: synth may replace only such a directory
+    (outdir / "manifest.json").write_text('{"stacks": {}}')  # a synth output: synth may replace only such a directory
     path = write_config(tmp_path, CASES[case][0](base_toml))
     proc = subprocess.run(
         [sys.executable, "main.py"],

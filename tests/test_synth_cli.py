@@ -74,6 +74,35 @@ def test_preview_environment_is_added(tmp_path):
     assert doc["terraform"]["backend"]["local"]["path"] == "terraform.preview-feature-search-filters-v2.tfstate"
 
 
+def test_a_new_synth_keeps_terraform_state_and_working_files(tmp_path):
+    """The local backend keeps state in the stack's directory; replacing the output must not lose
+    it, nor the state of a preview no longer synthesized (its resources still need destroying)."""
+    outdir = tmp_path / "out"
+    assert synth_in(ROOT, tmp_path, HUB_PREVIEW="feat-x", CDKTF_OUTDIR=outdir).returncode == 0
+    dev, preview = outdir / "stacks" / "development", outdir / "stacks" / "preview-feat-x"
+    (dev / "terraform.development.tfstate").write_text('{"version": 4, "serial": 7}')
+    (dev / ".terraform").mkdir()
+    (dev / ".terraform" / "terraform.tfstate").write_text("{}")
+    (preview / "terraform.preview-feat-x.tfstate").write_text('{"version": 4, "serial": 3}')
+    proc = synth_in(ROOT, tmp_path, CDKTF_OUTDIR=outdir)  # the preview is no longer asked for
+    assert proc.returncode == 0, proc.stderr
+    assert (dev / "terraform.development.tfstate").read_text() == '{"version": 4, "serial": 7}'
+    assert (dev / ".terraform" / "terraform.tfstate").exists() and (dev / "cdk.tf.json").exists()
+    assert sorted(p.name for p in preview.iterdir()) == ["terraform.preview-feat-x.tfstate"]
+    assert "preview-feat-x: no longer synthesized; its Terraform files (state) are kept there" in proc.stderr
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.") and p.name != ".out.lock"]
+
+
+def test_a_directory_that_only_looks_like_an_output_is_not_replaced(tmp_path):
+    site = tmp_path / "site"
+    (site / "src").mkdir(parents=True)
+    (site / "manifest.json").write_text('{"name": "My web app"}')  # a web app manifest, not cdktf's
+    (site / "src" / "app.js").write_text("precious")
+    proc = synth_in(ROOT, tmp_path, CDKTF_OUTDIR=site)
+    assert proc.returncode == 2 and "not a synth output" in proc.stderr
+    assert (site / "src" / "app.js").read_text() == "precious"
+
+
 def test_preview_name_that_cannot_be_made_valid(tmp_path):
     outdir = tmp_path / "out"
     proc = synth_in(ROOT, tmp_path, HUB_PREVIEW="///___", CDKTF_OUTDIR=outdir)
