@@ -26,14 +26,14 @@ def main() -> int:
     # releases for deploy, or caches under its own key.
     try:
         with outdir_lock(outdir):
-            return run(config, outdir, reason)
+            return synth_and_gate(config, outdir, reason)
     except OutdirError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
 
-def run(config: Path, outdir: Path, reason: str | None) -> int:
-    from policies.deploy_gate import EXIT_USAGE
+def synth_and_gate(config: Path, outdir: Path, reason: str | None) -> int:
+    from policies.deploy_gate import EXIT_USAGE, changed_since_read, seal_stacks
 
     key = run_cache.run_key(config) if reason is None else None
     if key and (hit := run_cache.lookup(key, outdir)):
@@ -65,6 +65,7 @@ def run(config: Path, outdir: Path, reason: str | None) -> int:
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_USAGE
+        seal_stacks(docs, gated=False)
         release_manifest(outdir)
         return 0
 
@@ -73,7 +74,13 @@ def run(config: Path, outdir: Path, reason: str | None) -> int:
     report, code, settled = gate_synthesized(docs)
     out += report
     sys.stdout.write(out)
+    changed = changed_since_read(docs)
+    if changed:  # the verdict is about other bytes than those on disk: release and cache neither
+        print(f"error: {', '.join(changed)}: changed while the gate ran; nothing was released or cached, run again",
+              file=sys.stderr)
+        return EXIT_USAGE
     if code == 0:
+        seal_stacks(docs)  # bound to the bytes the gate read: terraform plan stops on any later edit
         release_manifest(outdir)  # only now can cdktf deploy it, with or without --skip-synth
     if settled:  # a verdict the same inputs give again; not a Checkov timeout or crash
         run_cache.store(key, outdir, run_cache.CachedRun(out, "", code))

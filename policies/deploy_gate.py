@@ -46,6 +46,29 @@ def log_override(reason: str, stacks: list[str]) -> str:
     return f"WARNING: policy gate skipped by {who} at {when} for {', '.join(stacks)}: {reason} (logged to {OVERRIDE_LOG})"
 
 
+def changed_since_read(docs: list[StackDocument]) -> list[str]:
+    """The stacks whose file on disk is no longer the bytes the gate read (or is gone)."""
+    from policies.deploy_seal import file_sha256
+
+    changed = []
+    for doc in docs:
+        try:
+            same = file_sha256(doc.path) == doc.sha256
+        except OSError:
+            same = False
+        if not same:
+            changed.append(doc.display_path)
+    return changed
+
+
+def seal_stacks(docs: list[StackDocument], gated: bool = True) -> None:
+    """Seal each stack to the bytes the gate read (policies/deploy_seal.py)."""
+    from policies.deploy_seal import seal
+
+    for doc in docs:
+        seal(doc.path, doc.sha256, gated)
+
+
 def gate_synthesized(docs: list[StackDocument]) -> tuple[str, int, bool]:
     """Run the gate on freshly synthesized stacks; return the report text, the exit code, and
     whether the verdict is settled: the same inputs give it again (no Checkov error such as a

@@ -1,11 +1,13 @@
-"""The seal the gate leaves beside each stack it passed, so a `cdk.tf.json` edited afterwards
-cannot be deployed.
+"""The seal the gate leaves beside each stack it passed, so a stack edited afterwards cannot be
+deployed.
 
 `cdktf deploy --skip-synth` runs no app and so no gate: it plans whatever `cdktf.out` holds. When
 the gate passes (or an override is logged), `policy-gate.tf.json` is written next to each stack's
-`cdk.tf.json`. Terraform loads it with the stack: an output whose precondition compares the
-stack file's SHA-256 with the one the gate passed, so `terraform plan` stops on an edited stack.
-A fresh synth replaces the whole output, seals included. Standard library only (main.py).
+`cdk.tf.json`. Terraform loads it with the stack: an output whose preconditions compare the
+SHA-256 of the stack file with that of the bytes the gate read, and require that no other
+Terraform file (`*.tf`, `*_override.tf.json`, `*.tfvars`...) has been put beside them, so
+`terraform plan` stops on an edited stack. A fresh synth replaces the whole output, seals
+included. Standard library only (main.py).
 """
 
 from __future__ import annotations
@@ -19,35 +21,48 @@ from pathlib import Path
 
 SEAL_FILE = "policy-gate.tf.json"
 STACK_FILE = "cdk.tf.json"
+# Every file Terraform reads as configuration or variable values in a stack's directory.
+_TERRAFORM_FILES = "*.{tf,tf.json,tfvars,tfvars.json}"
 _DIGEST = re.compile(rb'== \\"([0-9a-f]{64})\\"')
+_BY = {True: "as the policy gate passed it", False: "as synthesized under a logged override of the policy gate"}
 
 
-def seal_document(digest: str) -> bytes:
-    condition = f'${{filesha256("${{path.module}}/{STACK_FILE}") == "{digest}"}}'
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def seal_document(digest: str, gated: bool = True) -> bytes:
+    others = f'setsubtract(fileset(path.module, "{_TERRAFORM_FILES}"), {json.dumps([STACK_FILE, SEAL_FILE])})'
+    synthesize_again = "Synthesize again (make check, cdktf synth or cdktf deploy without --skip-synth), which runs the gate."
     return json.dumps({
         "output": {
             "hub_policy_gate": {
-                "value": f"{STACK_FILE} sha256 {digest}, as the policy gate passed it",
-                "precondition": [{
-                    "condition": condition,
-                    "error_message": (
-                        f"{STACK_FILE} was changed after the policy gate passed it. Synthesize again "
-                        "(make check, cdktf synth or cdktf deploy without --skip-synth), which runs the gate."
-                    ),
-                }],
+                "value": f"{STACK_FILE} sha256 {digest}, {_BY[gated]}",
+                "precondition": [
+                    {
+                        "condition": f'${{filesha256("${{path.module}}/{STACK_FILE}") == "{digest}"}}',
+                        "error_message": f"{STACK_FILE} was changed after the policy gate passed it. {synthesize_again}",
+                    },
+                    {
+                        "condition": f"${{length({others}) == 0}}",
+                        "error_message": (
+                            f"Terraform files were put beside {STACK_FILE} after the policy gate passed it: "
+                            f'${{join(", ", sort({others}))}}. Remove them, or synthesize what they say into '
+                            "the stack; the gate reads only the stack."
+                        ),
+                    },
+                ],
             }
         }
     }, indent=2).encode() + b"\n"
 
 
-def seal_stacks(outdir: Path) -> None:
-    """Write the seal beside every stack of `outdir` (each write atomic)."""
-    for stack in sorted((outdir / "stacks").glob(f"*/{STACK_FILE}")):
-        data = seal_document(hashlib.sha256(stack.read_bytes()).hexdigest())
-        fd, tmp = tempfile.mkstemp(dir=stack.parent, prefix=f".{SEAL_FILE}.")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, stack.parent / SEAL_FILE)
+def seal(stack: Path, digest: str, gated: bool = True) -> None:
+    """Write the seal beside `stack` for the stack bytes whose SHA-256 is `digest` (atomically)."""
+    fd, tmp = tempfile.mkstemp(dir=stack.parent, prefix=f".{SEAL_FILE}.")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(seal_document(digest, gated))
+    os.replace(tmp, stack.parent / SEAL_FILE)
 
 
 def is_seal(path: Path) -> bool:
@@ -58,4 +73,4 @@ def is_seal(path: Path) -> bool:
     except OSError:
         return False
     match = _DIGEST.search(data)
-    return match is not None and data == seal_document(match.group(1).decode())
+    return match is not None and any(data == seal_document(match.group(1).decode(), gated) for gated in _BY)

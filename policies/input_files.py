@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import re
 import sys
@@ -139,10 +141,19 @@ def display_path(path: Path) -> str:
 
 def read_text(path: Path, error: type[Exception], shown: str | None = None) -> str:
     """The file's text, or `error` saying which file and why it cannot be read."""
+    return read_text_and_digest(path, error, shown)[0]
+
+
+def read_text_and_digest(path: Path, error: type[Exception], shown: str | None = None) -> tuple[str, str]:
+    """The file's text and the SHA-256 of the very bytes it was decoded from (one read, so a file
+    written meanwhile cannot give a text of one version and a digest of another)."""
     shown = shown or display_path(path)
     try:
-        return path.read_text(encoding="utf-8-sig")  # tolerates the byte-order mark some editors write
+        data = path.read_bytes()
+        # as Path.read_text decodes: the byte-order mark some editors write is dropped, newlines made "\n"
+        text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig").read()
     except FileNotFoundError:
         raise error(f"{shown}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"{shown}: cannot be read ({exc})") from None
+    return text, hashlib.sha256(data).hexdigest()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from policies.input_files import display_path, has_surrogate_escape, json_type, parse_json, read_text
+from policies.input_files import display_path, has_surrogate_escape, json_type, parse_json, read_text_and_digest
 
 
 YAML_ONLY_LINE_BREAKS = "\x85\u2028\u2029"  # line breaks to YAML, ordinary characters to JSON
@@ -73,6 +73,7 @@ class StackDocument:
     # Line of each top-level block and of the blocks right inside it ("provider", ("terraform", "backend")).
     block_lines: dict[tuple[str, ...], int] = field(default_factory=dict)
     misread_by_checkov: bool = False  # see misread_by_checkov(); Checkov then reads a clean copy
+    sha256: str = ""  # of the file's bytes as read: what the deploy seal binds a passed stack to
 
     def blocks(self) -> list[Resource]:
         """Every block that Checkov may report on: resources, data sources, modules, providers."""
@@ -263,8 +264,10 @@ def stack_name_of(path: Path) -> str:
 
 
 def load_stack(path: Path, name: str | None = None) -> StackDocument:
-    text = read_text(path, StackReadError)
-    return parse_stack(text, path, name)
+    text, sha256 = read_text_and_digest(path, StackReadError)
+    doc = parse_stack(text, path, name)
+    doc.sha256 = sha256
+    return doc
 
 
 def names_whole_outputs(paths: list[Path]) -> bool:
