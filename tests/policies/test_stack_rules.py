@@ -273,15 +273,20 @@ def test_a_lookups_id_and_zone_id_name_the_same_zone(checked_in_docs):
     assert ruleset["zone_id"].endswith(".id}") and failed(security_headers.evaluate(doc, [doc])) == []
 
 
-def test_a_record_is_judged_by_the_rulesets_of_its_own_zone(checked_in_docs):
-    development, staging, production = (checked_in_docs[name] for name in ENVIRONMENTS)
+def _development_with_org_record(development: StackDocument, proxied=True) -> StackDocument:
+    """Development with a record api.communityhub.org in production's zone (looked up by name)."""
     raw = copy.deepcopy(development.raw)
     raw["data"]["cloudflare_zone"]["org"] = {"filter": {"name": "communityhub.org"}}
     raw["resource"]["cloudflare_dns_record"]["api"] = {
-        "name": "api.communityhub.org", "type": "A", "content": "192.0.2.1", "proxied": True, "ttl": 1,
+        "name": "api.communityhub.org", "type": "A", "content": "192.0.2.1", "proxied": proxied, "ttl": 1,
         "zone_id": "${data.cloudflare_zone.org.zone_id}",
     }
-    doc = as_doc(raw, "development")
+    return as_doc(raw, "development")
+
+
+def test_a_record_is_judged_by_the_rulesets_of_its_own_zone(checked_in_docs):
+    development, staging, production = (checked_in_docs[name] for name in ENVIRONMENTS)
+    doc = _development_with_org_record(development)
 
     # Not by the ruleset of communityhub.dev (staging's), which covers every hostname.
     [finding] = failed(security_headers.evaluate(doc, [doc, staging]))
@@ -303,15 +308,8 @@ def test_a_record_is_judged_by_the_rulesets_of_its_own_zone(checked_in_docs):
     ("0", False), (False, False), (None, False),
 ])
 def test_a_record_needs_headers_unless_it_is_certainly_unproxied(checked_in_docs, proxied, judged):
-    development, staging = checked_in_docs["development"], checked_in_docs["staging"]
-    raw = copy.deepcopy(development.raw)
-    raw["data"]["cloudflare_zone"]["org"] = {"filter": {"name": "communityhub.org"}}
-    raw["resource"]["cloudflare_dns_record"]["api"] = {
-        "name": "api.communityhub.org", "type": "A", "content": "192.0.2.1", "proxied": proxied, "ttl": 1,
-        "zone_id": "${data.cloudflare_zone.org.zone_id}",
-    }
-    doc = as_doc(raw, "development")
-    hosts = {f.extra.get("hostname") for f in failed(security_headers.evaluate(doc, [doc, staging]))}
+    doc = _development_with_org_record(checked_in_docs["development"], proxied)
+    hosts = {f.extra.get("hostname") for f in failed(security_headers.evaluate(doc, [doc, checked_in_docs["staging"]]))}
     assert ("api.communityhub.org" in hosts) == judged
 
 
