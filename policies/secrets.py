@@ -23,13 +23,15 @@ def value(conf: dict[str, Any], key: str, default: Any = None) -> Any:
     return default if raw is None else raw
 
 
-_REFERENCE = re.compile(r"[$%]\{.*\}", re.DOTALL)
-
-
 def is_reference(text: Any) -> bool:
     """Whether a value holds a Terraform `${...}` interpolation or `%{...}` template directive
-    (`%{if x}tcp%{endif}`), so its real value is unknown here."""
-    return isinstance(text, str) and ("${" in text or "%{" in text) and bool(_REFERENCE.search(text))  # `in`: C-fast
+    (`%{if x}tcp%{endif}`), so its real value is unknown here: an opening followed, anywhere
+    later, by a "}". Found with str.find, in linear time (a regex tried at every opening of
+    "${${${..." rescans the rest of the text each time)."""
+    if not isinstance(text, str):
+        return False
+    openings = [i for i in (text.find("${"), text.find("%{")) if i >= 0]
+    return bool(openings) and text.find("}", min(openings) + 2) >= 0
 
 
 _TERRAFORM_BOOLS = {"true": True, "1": True, "false": False, "0": False}
@@ -68,7 +70,9 @@ _SECRET_VALUES = (
 # NAME=value and NAME: value inside a text: user_data scripts, cloud-config, .env files, JSON in a
 # string, command options (--password=x, -o user=u,password=x), query strings (?api_key=x), headers.
 _ASSIGNMENT = re.compile(
-    r"(?m)(?:^|[\s;,&?{\"'-])(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.-]*)['\"]?[ \t]*[=:][ \t]*"
+    # a name starts after a separator, maybe as an option (-x, --x); it is at most 128 characters.
+    # Starting after any "-" would rescan "a-a-a-..." from every "-": quadratic in its length.
+    r"(?m)(?:^|[\s;,&?{\"'])(?:export[ \t]+|--?)?([A-Za-z_][A-Za-z0-9_.-]{0,127})['\"]?[ \t]*[=:][ \t]*"
     r"(?:\"([^\"\n]*)\"|'([^'\n]*)'|([^\s'\";,&?]*))"
 )
 # `--password value`: a command's long option and its value, separated by a space.
@@ -115,7 +119,7 @@ def _is_secret_key(key: str) -> bool:
 # access(_key), auth(_key|orization) or webhook; the value patterns contain "-----begin ", "_v1_",
 # "hooks.slack.com/", "bearer" or, for a URL with a password, "://" (checked apart: see below); the
 # texts _PASSED_SECRETS finds contain passw (htpasswd, chpasswd, reset-admin-password too), auth,
-# (re)quirepass, (s)shpass, (m)ysql, (redis)-cli, pgpass, curl, -users (elasticsearch-users),
+# (re)quirepass, (s)shpass, (m)ysql, (redis)-cli, pgpass, curl, docker, -users (elasticsearch-users),
 # "-pass" (openssl's -passin), "by" before any spaces (Unicode ones too) and
 # a quote (SQL's IDENTIFIED BY 'x') or, for a Redis ACL rule, ">" after a space and before a
 # non-space, or (quoted) follows "acl setuser"; a keystore setting read from standard input must be
@@ -126,7 +130,7 @@ def _is_secret_key(key: str) -> bool:
 # re tries a match only at a byte that can start one, so each hint starts at its rarest byte in
 # stack text ("k" of token, then a look-behind for "tok"): far fewer tries than at every t, a or p.
 _SECRET_HINT = re.compile(
-    rb"k(?:(?<=tok)en|(?<=hook)(?:s\.slack\.com/|(?<=webhook)))"  # token, hooks.slack.com/, webhook
+    rb"k(?:(?<=tok)en|(?<=hook)(?:s\.slack\.com/|(?<=webhook))|(?<=dock)er)"  # token, hooks.slack.com/, webhook, docker
     rb"|w(?:(?<=passw)|(?<=pw)d)"  # passw, pwd
     rb"|h(?:(?<=passph)rase|(?<=ssh)pass|(?<=auth))"  # passphrase, sshpass, auth
     rb"|v(?:(?<=priv)ate[^a-z0-9]*key|(?<=_v)1_)"  # private...key, _v1_
@@ -188,9 +192,9 @@ _PASSED_SECRETS = (
     # an ACL rule's ">password": bare in an ACL file's `user` line or a script fed to redis-cli, quoted
     # in a shell command line (where a bare ">file" is a redirect)
     ("a Redis ACL password", (" >", "\t>"), re.compile(
-        r"(?im)^[ \t]*(?P<receiver>user|acl[ \t]+setuser)[ \t]+\S+[^\n]{0,300}?[ \t]>(?P<word>[^\s'\">]+)")),
+        r"(?im)^[ \t]*(?P<receiver>user|acl[ \t]+setuser)[ \t]+\S++[^\n]{0,300}?[ \t]>(?P<word>[^\s'\">]+)")),
     ("a Redis ACL password", ("setuser",), re.compile(
-        r"(?i)\b(?P<receiver>acl[ \t]+setuser)[ \t]+\S+[^\n]{0,300}?[ \t](?:'>(?P<sq>[^'\n]+)'|\">(?P<dq>[^\"\n]+)\")")),
+        r"(?i)\b(?P<receiver>acl[ \t]+setuser)[ \t]+\S++[^\n]{0,300}?[ \t](?:'>(?P<sq>[^'\n]+)'|\">(?P<dq>[^\"\n]+)\")")),
     # PostgreSQL's `... [ENCRYPTED] PASSWORD 'x'`, MySQL's `IDENTIFIED [WITH plugin] BY 'x'`; only
     # inside a CREATE/ALTER USER/ROLE statement (ended by ";" or the closing quote of `psql -c "..."`),
     # so prose such as "the password 'x'" is no finding.
@@ -226,17 +230,26 @@ _PASSED_SECRETS = (
     # Elasticsearch's keystore takes a secure setting: `echo x | elasticsearch-keystore add -x bootstrap.password`
     ("a password on standard input", ("passwd", "password-stdin", "password-from-stdin", "elasticsearch-keystore"),
      re.compile(
-        r"\b(?:echo|printf)[ \t]+(?:-[A-Za-z]+[ \t]+)*(?:(?:'%[^'\n]*'|\"%[^\"\n]*\")[ \t]+)?" + _VALUE
+        r"\b(?:echo|printf|yes)[ \t]+(?:-[A-Za-z]+[ \t]+)*(?:(?:'%[^'\n]*'|\"%[^\"\n]*\")[ \t]+)?" + _VALUE
         # possessive (++, *+): a long run of words or path parts must not be re-split at every position
         + r"[ \t]*\|[ \t]*(?:sudo[ \t]++(?:-\S++[ \t]++)*+)?(?:[\w.-]*+/)*+(?:"
         r"(?P<receiver>passwd)\b"
         r"|(?P<stdin_receiver>[\w.-]++)\b[^\n;|&]{0,200}?[ \t]--password-(?:from-)?stdin\b"
-        r"|(?P<keystore_receiver>elasticsearch-keystore)[ \t]+add\b[^\n;|&]{0,200}?(?i:passw|secret|token|api|access|auth))")),
+        # the keystore also behind `sudo -u elasticsearch`, `docker exec -i es`, `runuser -u x --`
+        r"|[^\n;|&]{0,200}?(?P<keystore_receiver>elasticsearch-keystore)[ \t]+add\b[^\n;|&]{0,200}?"
+        r"(?i:passw|secret|token|api|access|auth))")),
+    # the same from a here-string: `passwd hub <<< 'x'`, `docker login --password-stdin <<< 'x'`
+    ("a password on standard input", ("<<<",), re.compile(
+        r"(?:\b(?P<receiver>passwd)\b|(?P<stdin_receiver>--password-(?:from-)?stdin)\b"
+        r"|\b(?P<keystore_receiver>elasticsearch-keystore)[ \t]+add\b[^\n;|&<]{0,200}?(?i:passw|secret|token|api|access|auth)\S*)"
+        r"[^\n;|&<]{0,200}<<<[ \t]*" + _VALUE)),
+    ("a password argument", ("docker",), re.compile(
+        r"\b(?P<receiver>docker[ \t]+login)\b[^\n;|&]{0,200}?[ \t](?:-p|--password)[ \t]+(?!-)" + _VALUE)),
     # a PostgreSQL password file's `host:port:database:user:password` line, where a text writes a
     # .pgpass file; exactly five fields (a colon in the password is written "\:"), so MAC
     # addresses, fingerprints and IPv6 addresses are none
-    ("a .pgpass line", (".pgpass",), re.compile(
-        r"(?m)(?:^|[\s'\"])(?P<receiver>[A-Za-z0-9_.*-]+:(?:\d{1,5}|\*):[^\s:'\"]+:[^\s:'\"]+)"
+    ("a .pgpass line", (".pgpass", "pgpassfile", "pgpass.conf"), re.compile(
+        r"(?m)(?:^|[\s'\"])(?P<receiver>[A-Za-z0-9_.*/-]+:(?:\d{1,5}|\*):[^\s:'\"]+:[^\s:'\"]+)"
         r":(?P<word>(?:[^\s'\"\\:]|\\.)+)(?=[\s'\"]|$)")),
 )
 # The group that names what is given the password (the one pattern with several receivers names each).
@@ -246,6 +259,10 @@ _RECEIVERS = ("receiver", "stdin_receiver", "keystore_receiver")
 _CHPASSWD_BLOCK = re.compile(r"(?m)^([ \t]*)chpasswd:[ \t]*(?:#[^\n]*)?\n((?:\1[ \t]+[^\n]*(?:\n|$))+)")
 _CHPASSWD_LIST = re.compile(r"(?m)^([ \t]*)(list):[ \t]*(?:[|>][+-]?[ \t]*)?\n((?:\1(?:[ \t]+|-[ \t])[^\n]*(?:\n|$))+)")
 _CHPASSWD_ENTRY = re.compile(r"[\w.-]+:(\S+)")
+# A list written on one line: `list: root:pw`, `list: [root:pw]`, flow style `chpasswd: {list: ...}`
+# or JSON cloud-config `{"chpasswd": {"list": "root:pw"}}`; its "user:password" pairs.
+_CHPASSWD_INLINE = re.compile(r"""(?m)^[ \t]*(?:[^\n#]*?["']?chpasswd["']?[ \t]*:[^\n]*?)?["']?list["']?[ \t]*:[ \t]*([^\s|>][^\n]*)""")
+_INLINE_PAIR = re.compile(r"""(?<![\w.-])[\w.-]+:([^\s,\]}'"\\]+)""")
 _PASSED_KEYWORD = re.compile("|".join(re.escape(k) for _, keywords, _ in _PASSED_SECRETS for k in [*keywords, "htpasswd"]))
 # htpasswd's options and arguments, up to the end of its command.
 _HTPASSWD = re.compile(r"(?m)" + _COMMAND + r"htpasswd\b([^\n;|&]{0,300})")
@@ -297,11 +314,17 @@ def _htpasswd_password(arguments: str) -> str | None:
     return positional[wanted] if len(positional) > wanted else None
 
 
+def _unix_lines(text: str) -> str:
+    """CRLF line ends as "\n": the line-based patterns (YAML blocks, `chpasswd` lists) expect them."""
+    return text.replace("\r\n", "\n") if "\r" in text else text
+
+
 def _passed_secrets(text: str) -> list[str]:
     """What is given a literal password inside a text (`requirepass hunter2`, `sshpass -p hunter2`)."""
     lowered = text.lower()
     if not _PASSED_KEYWORD.search(lowered):
         return []  # the usual case, in one C call
+    text = _unix_lines(text)
     found = []
     for description, keywords, pattern in _PASSED_SECRETS:
         if not any(keyword in lowered for keyword in keywords):
@@ -330,7 +353,13 @@ def _chpasswd_list_passwords(text: str) -> list[str]:
     block scalar or items of a YAML list). RANDOM (or R) asks cloud-init for a random one; a hash
     starts with "$" and is no password."""
     passwords = []
-    lists = [m for block in _CHPASSWD_BLOCK.finditer(text) for m in _CHPASSWD_LIST.finditer(block.group(2))]
+    blocks = [block.group(2) for block in _CHPASSWD_BLOCK.finditer(text)]
+    one_line = [line for line in text.splitlines() if "chpasswd" in line.lower()]  # flow style, JSON
+    for match in (m for part in [*blocks, *one_line] for m in _CHPASSWD_INLINE.finditer(part)):
+        if not _commented_out(match.string, match.start(1)):
+            passwords += [p for p in _INLINE_PAIR.findall(match.group(1))
+                          if p.upper() not in ("R", "RANDOM") and _may_be_credential(p)]
+    lists = [m for block in blocks for m in _CHPASSWD_LIST.finditer(block)]
     for match in lists:
         if _commented_out(match.string, match.start(2)):
             continue
@@ -352,6 +381,7 @@ def _assigned_secrets(text: str) -> list[str]:
     """
     if "=" not in text and ":" not in text and "--" not in text:
         return []
+    text = _unix_lines(text)
     found = []
     assignments = _ASSIGNMENT.findall(text) + (_LONG_OPTION.findall(text) if "--" in text else [])
     if "\n" in text and ("|" in text or ">" in text):

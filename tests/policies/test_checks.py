@@ -568,6 +568,22 @@ def test_secrets_set_inside_a_script_or_url_are_found_and_references_are_not():
     "printf 'ACL SETUSER app on \">" + "Sup3rS3cretRedis\" ~* +@all\\n' | nc -q1 127.0.0.1 6379",
     "echo " + "hunter22 | elasticsearch-keystore add s3.client.default.ap\u0131",
     "echo 'db:5432:hub:hub:" + "hun\\:ter22' > /root/.pgpass",  # a colon in the password is escaped
+    "echo -n '" + "hunter22' | sudo -u elasticsearch /usr/share/elasticsearch/bin/elasticsearch-keystore add -x "
+    "bootstrap.password",
+    "echo " + "hunter22 | docker exec -i es bin/elasticsearch-keystore add -x bootstrap.password",
+    "passwd hub <<< '" + "hunter22'",  # here-strings
+    "elasticsearch-keystore add -x bootstrap.password <<< '" + "hunter22'",
+    "docker login -u hub --password-stdin registry.example.com <<< '" + "hunter22'",
+    "yes '" + "hunter22' | passwd hub",
+    "docker login -u hub -p " + "hunter22 registry.digitalocean.com",
+    "#cloud-config\nchpasswd: {list: [root:" + "hunter22]}\n",  # chpasswd lists on one line
+    "#cloud-config\nchpasswd:\n  list: [\"root:" + "hunter22\"]\n",
+    "#cloud-config\nchpasswd:\n  list: root:" + "hunter22\n",
+    '{"chpasswd": {"list": "root:' + 'hunter22"}}',
+    "#cloud-config\r\nchpasswd:\r\n  list: |\r\n    root:" + "hunter22\r\n",  # CRLF line ends
+    "db:\r\n  password: |\r\n    " + "hunter22\r\n",
+    "export PGPASSFILE=/etc/hub/pgpass\necho 'db:5432:hub:hub:" + "hunter22' > /etc/hub/pgpass",
+    "echo '/var/run/postgresql:5432:hub:hub:" + "hunter22' >> ~/.pgpass",  # a socket directory as host
 ])
 def test_secrets_in_a_text_are_found(text):
     assert find_secrets({"user_data": text}), text
@@ -643,6 +659,12 @@ def test_secrets_in_a_text_are_found(text):
     "echo x > ~/.pgpass\nssh-keygen -lf key # 3b:16:bf:e4:8b:00:1a:2b\nip -6 addr add fd00:10:20:30::5/64 dev eth1",
     # a list: elsewhere in a cloud-config that also sets chpasswd
     "#cloud-config\nchpasswd: {expire: false}\napt:\n  sources:\n    es:\n      list:\n        - es-mirror:mirror.internal\n",
+    "#cloud-config\nchpasswd: {expire: false}\napt:\n  sources:\n    es:\n      list: es-mirror:mirror.internal\n",
+    "#cloud-config\nchpasswd: {list: [root:RANDOM], expire: false}\n",
+    "#cloud-config\nchpasswd:\n  # list: root:hunter22\n",
+    'docker login -u hub -p "$DOCR_TOKEN" registry.digitalocean.com',
+    "docker run -p 80:80 nginx && docker login --password-stdin registry.example.com < /run/secrets/docr",
+    "passwd -l hub",
 ])
 def test_settings_about_secrets_in_a_text_are_not_secrets(text):
     assert find_secrets({"user_data": text}) == []
