@@ -289,7 +289,13 @@ def _inputs(docs: list[StackDocument], copies: Path) -> list[_Input]:
     inputs = []
     for index, doc in enumerate(docs):
         if not _needs_copy(doc):
-            inputs.append(_Input(doc, str(doc.path)))
+            if doc.data:  # the bytes the other policies judged, not the file again: it may have changed since
+                copy = copies / str(index) / "cdk.tf.json"
+                copy.parent.mkdir()
+                copy.write_bytes(doc.data)
+                inputs.append(_Input(doc, str(copy)))
+            else:  # a document made in memory (tests) has no bytes read from disk
+                inputs.append(_Input(doc, str(doc.path)))
             continue
         # The same document, one key per line, characters as UTF-8: read as the stack itself is.
         text = json.dumps(doc.raw, indent=2, ensure_ascii=False).translate(_ESCAPE_YAML_LINE_BREAKS)

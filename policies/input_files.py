@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import re
@@ -141,12 +140,12 @@ def display_path(path: Path) -> str:
 
 def read_text(path: Path, error: type[Exception], shown: str | None = None) -> str:
     """The file's text, or `error` saying which file and why it cannot be read."""
-    return read_text_and_digest(path, error, shown)[0]
+    return read_text_and_bytes(path, error, shown)[0]
 
 
-def read_text_and_digest(path: Path, error: type[Exception], shown: str | None = None) -> tuple[str, str]:
-    """The file's text and the SHA-256 of the very bytes it was decoded from (one read, so a file
-    written meanwhile cannot give a text of one version and a digest of another)."""
+def read_text_and_bytes(path: Path, error: type[Exception], shown: str | None = None) -> tuple[str, bytes]:
+    """The file's text and the very bytes it was decoded from (one read, so a file written
+    meanwhile cannot give a text of one version and bytes of another)."""
     shown = shown or display_path(path)
     try:
         data = path.read_bytes()
@@ -156,4 +155,4 @@ def read_text_and_digest(path: Path, error: type[Exception], shown: str | None =
         raise error(f"{shown}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"{shown}: cannot be read ({exc})") from None
-    return text, hashlib.sha256(data).hexdigest()
+    return text, data

@@ -6,13 +6,14 @@ The gate reads only these files, so it works on any CDKTF output, not just ours.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from policies.input_files import display_path, has_surrogate_escape, json_type, parse_json, read_text_and_digest
+from policies.input_files import display_path, has_surrogate_escape, json_type, parse_json, read_text_and_bytes
 
 
 YAML_ONLY_LINE_BREAKS = "\x85\u2028\u2029"  # line breaks to YAML, ordinary characters to JSON
@@ -73,7 +74,10 @@ class StackDocument:
     # Line of each top-level block and of the blocks right inside it ("provider", ("terraform", "backend")).
     block_lines: dict[tuple[str, ...], int] = field(default_factory=dict)
     misread_by_checkov: bool = False  # see misread_by_checkov(); Checkov then reads a clean copy
-    sha256: str = ""  # of the file's bytes as read: what the deploy seal binds a passed stack to
+    # The file's bytes as read: Checkov scans a copy of them, and the deploy seal binds a passed
+    # stack to their SHA-256, so every policy judged, and Terraform gets, the same bytes.
+    data: bytes = field(default=b"", repr=False)
+    sha256: str = ""
 
     def blocks(self) -> list[Resource]:
         """Every block that Checkov may report on: resources, data sources, modules, providers."""
@@ -264,9 +268,9 @@ def stack_name_of(path: Path) -> str:
 
 
 def load_stack(path: Path, name: str | None = None) -> StackDocument:
-    text, sha256 = read_text_and_digest(path, StackReadError)
+    text, data = read_text_and_bytes(path, StackReadError)
     doc = parse_stack(text, path, name)
-    doc.sha256 = sha256
+    doc.data, doc.sha256 = data, hashlib.sha256(data).hexdigest()
     return doc
 
 

@@ -510,6 +510,20 @@ def test_a_check_that_crashes_or_gives_no_answer_fails_closed(monkeypatch, out, 
     assert {f.address.split(".")[0] for f in unevaluated} == {"digitalocean_droplet"}
 
 
+def test_checkov_judges_the_bytes_the_other_policies_read(out, tmp_path):
+    """A stack file changed after it was read must not give Checkov's checks other bytes to judge."""
+    from policies.gate import GateOptions, evaluate, load_documents
+
+    copy = tmp_path / "cdktf.out"
+    shutil.copytree(out, copy)
+    docs = load_documents([copy])
+    for doc in docs:  # after reading: every Droplet's monitoring off on disk
+        doc.path.write_text(doc.path.read_text().replace('"monitoring": true', '"monitoring": false'))
+    result, _ = evaluate(docs, GateOptions(today=date(2026, 11, 27)))
+    monitoring = [f for f in result.findings if f.check_id == "HUB_DO_7"]
+    assert monitoring and all(f.status is Status.PASSED for f in monitoring)
+
+
 @pytest.mark.parametrize("value", ["abc", "0", "-5", "inf", "nan"])
 def test_a_bad_checkov_timeout_exits_2(tmp_path, value):
     proc = gate("check", str(INSECURE), tmp_path=tmp_path, HUB_CHECKOV_TIMEOUT=value)
