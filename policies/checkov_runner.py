@@ -355,8 +355,11 @@ def _scan_chunks(chunks: list[_Chunk]) -> list[_Record]:
     return records
 
 
-def _serve(conn) -> None:
+def _serve(conn, callers_end) -> None:
     os.setsid()  # its own process group, so a timeout kills the workers too
+    # The caller's end, inherited by the fork, closed: when the caller dies, recv() ends (EOFError)
+    # and the service with it, instead of waiting forever for a request.
+    callers_end.close()
     try:
         loaded = _load()
     except BaseException as exc:  # noqa: BLE001
@@ -374,7 +377,7 @@ class CheckovService:
 
     def __init__(self) -> None:
         self._conn, child = _FORK.Pipe()
-        self._proc = _FORK.Process(target=_serve, args=(child,), name="checkov")
+        self._proc = _FORK.Process(target=_serve, args=(child, self._conn), name="checkov")
         self._proc.start()
         child.close()
         # A caller that stops early (bad input) must not wait at exit for a service it never used.

@@ -73,6 +73,23 @@ def _is_synth_output(directory: Path) -> bool:
     return False
 
 
+# Lock descriptors this process holds. A forked child (the Checkov service) closes its copies, so a
+# child outliving a killed run cannot keep the output locked: the lock then goes with the run.
+_held_locks: set[int] = set()
+
+
+def _close_inherited_locks() -> None:
+    for fd in _held_locks:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _held_locks.clear()
+
+
+os.register_at_fork(after_in_child=_close_inherited_locks)
+
+
 class OutdirError(ValueError):
     """The output directory cannot be used (its parent cannot be made or written)."""
 
@@ -94,7 +111,11 @@ def outdir_lock(target: Path) -> Iterator[None]:
         except BlockingIOError:
             print(f"Waiting for another run on {target.name} to finish...", file=sys.stderr)
             fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
+        _held_locks.add(lock.fileno())
+        try:
+            yield
+        finally:
+            _held_locks.discard(lock.fileno())
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -155,6 +156,19 @@ def test_runs_on_one_output_take_turns(project, tmp_path):
     out, err = waiting.communicate(timeout=300)
     assert waiting.returncode == 0, err
     assert (project / "cdktf.out" / "manifest.json").exists()
+
+
+def test_a_killed_run_does_not_keep_the_output_locked(project, tmp_path):
+    """The Checkov service is forked while the run holds the lock; it must neither keep the lock nor
+    outlive the run, or every later run waits forever."""
+    first = subprocess.Popen([sys.executable, "main.py"], cwd=project, env=run_env(tmp_path),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.5)  # by now it has started the Checkov service (or finished: either way no lock is left)
+    first.kill()
+    first.wait()
+    second = subprocess.run([sys.executable, "main.py"], cwd=project, env=run_env(tmp_path),
+                            capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr
 
 
 @pytest.mark.skipif(not (ROOT / "node_modules" / ".bin" / "cdktf").exists(), reason="cdktf CLI not installed (make install)")
