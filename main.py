@@ -82,8 +82,11 @@ def synth_and_gate(config: Path, outdir: Path, reason: str | None) -> int:
     if code == 0:
         seal_stacks(docs)  # bound to the bytes the gate read: terraform plan stops on any later edit
         release_manifest(outdir)  # only now can cdktf deploy it, with or without --skip-synth
-    if settled:  # a verdict the same inputs give again; not a Checkov timeout or crash
-        run_cache.store(key, outdir, run_cache.CachedRun(out, "", code))
+    # The output as released, taken before checking once more that the stacks are what the gate read:
+    # an edit after that makes the next run's output differ from this digest, so it gates afresh.
+    digest = run_cache.tree_digest(outdir)
+    if settled and not changed_since_read(docs):  # settled: not a Checkov timeout or crash
+        run_cache.store(key, outdir, run_cache.CachedRun(out, "", code), digest)
     return code
 
 

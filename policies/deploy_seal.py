@@ -62,6 +62,9 @@ def seal(stack: Path, digest: str, gated: bool = True) -> None:
     fd, tmp = tempfile.mkstemp(dir=stack.parent, prefix=f".{SEAL_FILE}.")
     with os.fdopen(fd, "wb") as fh:
         fh.write(seal_document(digest, gated))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # readable as the stack beside it is, by a deploy run as another user
     os.replace(tmp, stack.parent / SEAL_FILE)
 
 

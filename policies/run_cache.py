@@ -99,11 +99,12 @@ def lookup(key: str, outdir: Path) -> CachedRun | None:
     return CachedRun(stdout, stderr, code)
 
 
-def store(key: str, outdir: Path, run: CachedRun) -> None:
-    """Keep the run for a later identical one. A cache that cannot be written costs only speed: the
-    run's verdict stands, and a warning says why the next run will not be quicker."""
+def store(key: str, outdir: Path, run: CachedRun, digest: str | None = None) -> None:
+    """Keep the run for a later identical one, for the output whose tree digest is `digest` (by
+    default the output as it is now). A cache that cannot be written costs only speed: the run's
+    verdict stands, and a warning says why the next run will not be quicker."""
     try:
-        digest = tree_digest(outdir)
+        digest = digest or tree_digest(outdir)
         if digest is None:
             return
         CACHE_DIR.mkdir(parents=True, exist_ok=True)

@@ -98,8 +98,9 @@ class OutdirError(ValueError):
 def outdir_lock(target: Path) -> Iterator[None]:
     """Hold the output directory for one run at a time: synth, gate, release and cache of one run
     must all see the same output, not one that another run swapped in meanwhile. Raises
-    OutdirError, before the run starts, when the lock beside the output cannot be made."""
-    target = target.absolute()
+    OutdirError, before the run starts, when the lock beside the output cannot be made. A symlinked
+    output is locked where it really is, so every spelling of it shares one lock."""
+    target = target.resolve()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         lock = open(target.parent / f".{target.name}.lock", "a")
@@ -120,10 +121,16 @@ def outdir_lock(target: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def staged_outdir(target: Path) -> Iterator[Path]:
-    """Yield a temporary directory next to `target`; on success swap it into place."""
-    target = target.absolute()
+    """Yield a temporary directory next to `target`; on success swap it into place.
+
+    A symlinked target is replaced where it really is (the link stays), on its own file system, so
+    what is carried over from the previous output moves by rename, never by copy."""
+    target = target.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)  # as a directory made by mkdir: a deploy by another user can read it
     try:
         yield staging
     except BaseException:
@@ -139,9 +146,10 @@ def staged_outdir(target: Path) -> Iterator[Path]:
     try:
         kept = carry_over(old / "previous", target)
     except OSError as exc:  # nothing is deleted then: what was not moved stays where it is
-        print(f"warning: {target}: could not keep everything of the previous output ({exc.strerror or exc}); "
-              f"it is left in {old}", file=sys.stderr)
-        return
+        raise OutdirError(
+            f"{target}: could not keep the previous output's Terraform files ({exc.strerror or exc}); they are "
+            f"left in {old / 'previous'}: move them back into {target.name} before deploying"
+        ) from None
     for stack in kept:
         print(f"note: {target.name}/stacks/{stack}: no longer synthesized; its Terraform files (state) are kept "
               "there", file=sys.stderr)
@@ -150,6 +158,25 @@ def staged_outdir(target: Path) -> Iterator[Path]:
 
 # What synth writes (or main.py after the gate); everything else in an output was put there later.
 SYNTH_FILES = frozenset({MANIFEST, HELD_MANIFEST, STACK_FILE, SEAL_FILE})
+
+
+def interrupted_swap(target: Path) -> Path | None:
+    """The previous output an interrupted run left beside `target` (it may hold Terraform state)."""
+    target = target.resolve()
+    return next((d / "previous" for d in sorted(target.parent.glob(f".{target.name}.old.*"))
+                 if (d / "previous").exists()), None)
+
+
+_TERRAFORM_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json")
+
+
+def unread_terraform_files(target: Path) -> list[Path]:
+    """Terraform files beside the stacks of an output that the gate does not read: synth keeps
+    them (carry_over), so they must be dealt with first."""
+    stacks = target / "stacks"
+    if not stacks.is_dir():
+        return []
+    return sorted(p for p in stacks.glob("*/*") if p.name not in SYNTH_FILES and p.name.endswith(_TERRAFORM_SUFFIXES))
 
 
 def carry_over(previous: Path, target: Path) -> list[str]:

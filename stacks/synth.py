@@ -11,7 +11,10 @@ from rich.console import Console
 
 from policies.stack_document import StackDocument, load_stack
 from stacks.config import DEFAULT_CONFIG, ConfigError, load_config
-from stacks.outdir import OutdirError, hold_manifest, outdir_from_env, outdir_lock, replace_problem, staged_outdir
+from stacks.outdir import (
+    OutdirError, hold_manifest, interrupted_swap, outdir_from_env, outdir_lock, replace_problem, staged_outdir,
+    unread_terraform_files,
+)
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -39,6 +42,14 @@ def synth(config_path: Path, outdir: Path) -> list[StackDocument]:
     problem = replace_problem(outdir)
     if problem:
         raise ConfigError([problem])
+    left = interrupted_swap(outdir)
+    if left:
+        raise ConfigError([f"{outdir}: an interrupted run left the previous output in {left} (with any Terraform "
+                           f"state): move what you need back into {outdir}, then remove {left.parent}"])
+    unread = unread_terraform_files(outdir)
+    if unread:  # synth would keep them beside the stacks, where Terraform loads them and the gate does not
+        raise ConfigError([f"{path}: Terraform loads this file with its stack but the gate does not read it; "
+                           "synthesize what it says into the stack, or remove it" for path in unread])
     config = load_config(config_path)
     # Imported late: loading the provider bindings is the slow part and bad config fails faster.
     from stacks.app import environments_to_synth, synth_app
@@ -60,6 +71,9 @@ def run(config_path: Path | None = None, outdir: Path | None = None, console: Co
         return EXIT_USAGE, []
     try:
         docs = synth(config_path, outdir)
+    except OutdirError as exc:  # the new output is in place, but not all of the old one was kept
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE, []
     except ConfigError as exc:
         for line in exc.problems:
             print(f"error: {line}", file=sys.stderr)

@@ -93,6 +93,37 @@ def test_a_new_synth_keeps_terraform_state_and_working_files(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.") and p.name != ".out.lock"]
 
 
+def test_a_symlinked_output_is_replaced_where_it_is(tmp_path):
+    """cdktf.out linked to a persistent volume: the link stays, the state stays on the volume."""
+    volume = tmp_path / "volume" / "out"
+    assert synth_in(ROOT, tmp_path, CDKTF_OUTDIR=volume).returncode == 0
+    (volume / "stacks" / "staging" / "terraform.staging.tfstate").write_text('{"serial": 9}')
+    link = tmp_path / "project-out"
+    link.symlink_to(volume)
+    proc = synth_in(ROOT, tmp_path, CDKTF_OUTDIR=link)
+    assert proc.returncode == 0, proc.stderr
+    assert link.is_symlink() and (volume / "stacks" / "staging" / "cdk.tf.json").exists()
+    assert (volume / "stacks" / "staging" / "terraform.staging.tfstate").read_text() == '{"serial": 9}'
+
+
+def test_an_interrupted_swap_or_unread_terraform_files_stop_synth_before_it_writes(tmp_path):
+    outdir = tmp_path / "out"
+    assert synth_in(ROOT, tmp_path, CDKTF_OUTDIR=outdir).returncode == 0
+    before = tree(outdir)
+    extra = outdir / "stacks" / "staging" / "cdk_override.tf.json"  # Terraform would load it; synth keeps it
+    extra.write_text("{}")
+    proc = synth_in(ROOT, tmp_path, CDKTF_OUTDIR=outdir)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"error: {extra}: Terraform loads this file with its stack but the gate does not read it" in proc.stderr
+    extra.unlink()
+    left = tmp_path / ".out.old.x1y2" / "previous"  # a run killed between its two renames
+    (left / "stacks" / "staging").mkdir(parents=True)
+    (left / "stacks" / "staging" / "terraform.staging.tfstate").write_text("{}")
+    proc = synth_in(ROOT, tmp_path, CDKTF_OUTDIR=outdir)
+    assert proc.returncode == 2 and f"an interrupted run left the previous output in {left}" in proc.stderr
+    assert tree(outdir) == before
+
+
 def test_a_directory_that_only_looks_like_an_output_is_not_replaced(tmp_path):
     site = tmp_path / "site"
     (site / "src").mkdir(parents=True)
