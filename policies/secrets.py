@@ -70,9 +70,10 @@ _SECRET_VALUES = (
 # NAME=value and NAME: value inside a text: user_data scripts, cloud-config, .env files, JSON in a
 # string, command options (--password=x, -o user=u,password=x), query strings (?api_key=x), headers.
 _ASSIGNMENT = re.compile(
-    # a name starts after a separator, maybe as an option (-x, --x); it is at most 128 characters.
-    # Starting after any "-" would rescan "a-a-a-..." from every "-": quadratic in its length.
-    r"(?m)(?:^|[\s;,&?{\"'])(?:export[ \t]+|--?)?([A-Za-z_][A-Za-z0-9_.-]{0,127})['\"]?[ \t]*[=:][ \t]*"
+    # A name starts after a separator (none of which a name holds), maybe as an option (-x, --x), so
+    # each character is scanned by one name: starting after any "-" would rescan "a-a-a-..." from
+    # every "-", quadratic in its length.
+    r"(?m)(?:^|[\s;,&?{\"'(\[|>/])(?:export[ \t]+|-++)?([A-Za-z_][A-Za-z0-9_.-]*+)['\"]?[ \t]*[=:][ \t]*"
     r"(?:\"([^\"\n]*)\"|'([^'\n]*)'|([^\s'\";,&?]*))"
 )
 # `--password value`: a command's long option and its value, separated by a space.

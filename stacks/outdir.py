@@ -33,7 +33,8 @@ def outdir_from_env() -> Path:
     raw = os.environ.get(OUTDIR_ENV)
     if raw is not None and not raw.strip():
         raise ValueError(f"{OUTDIR_ENV}: empty; unset it (synth then writes to {DEFAULT_OUTDIR}) or name a directory")
-    outdir = Path(raw if raw is not None else DEFAULT_OUTDIR)
+    # normalised: "missing/../out" names out, which synth reads back through this path
+    outdir = Path(os.path.normpath(raw if raw is not None else DEFAULT_OUTDIR))
     problem = replace_problem(outdir)
     if problem:
         raise ValueError(f"{OUTDIR_ENV}: {problem}")

@@ -129,6 +129,12 @@ def test_a_checkov_failure_is_not_cached(project, tmp_path):
     assert not list((project / ".cache" / "runs").glob("*.json"))
 
 
+def test_an_outdir_through_a_missing_directory_is_read_back_where_it_was_written(project, tmp_path):
+    proc = main_py(project, tmp_path, CDKTF_OUTDIR="missing/../out")
+    assert proc.returncode == 0, proc.stderr
+    assert (project / "out" / "manifest.json").exists() and not (project / "missing").exists()
+
+
 @pytest.mark.parametrize("outdir", ["", " ", ".", "..", "stacks", "main.py", "main.py/out", "/proc/1/out"])
 def test_an_outdir_synth_must_not_replace_exits_2_and_keeps_the_project(project, tmp_path, outdir):
     """Synth replaces its output directory as a whole: never the project, the working directory,

@@ -584,6 +584,11 @@ def test_secrets_set_inside_a_script_or_url_are_found_and_references_are_not():
     "db:\r\n  password: |\r\n    " + "hunter22\r\n",
     "export PGPASSFILE=/etc/hub/pgpass\necho 'db:5432:hub:hub:" + "hunter22' > /etc/hub/pgpass",
     "echo '/var/run/postgresql:5432:hub:hub:" + "hunter22' >> ~/.pgpass",  # a socket directory as host
+    # names of any length, after any separator a shell or a command line puts before one
+    "java -Dspring.cloud.config.server.git.repos.team-a.some.deeply.nested.application.specific.configuration"
+    ".datasource.primary.connection.password=" + "hunter2Xyz9 -jar /opt/app.jar",
+    "(x-PASSWORD=" + "hunter22)", "[db-password=" + "hunter22]", "app|--db-password=" + "hunter22",
+    "---password=" + "hunter22", "/usr/bin/app-password=" + "hunter22", "cmd>/tmp/x-password=" + "hunter22",
 ])
 def test_secrets_in_a_text_are_found(text):
     assert find_secrets({"user_data": text}), text
