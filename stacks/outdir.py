@@ -126,7 +126,7 @@ def staged_outdir(target: Path) -> Iterator[Path]:
 
     A symlinked target is replaced where it really is (the link stays), on its own file system, so
     what is carried over from the previous output moves by rename, never by copy."""
-    target = target.resolve()
+    shown, target = target, target.resolve()  # messages name the output as the user gave it
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     umask = os.umask(0)
@@ -148,11 +148,11 @@ def staged_outdir(target: Path) -> Iterator[Path]:
         kept = carry_over(old / "previous", target)
     except OSError as exc:  # nothing is deleted then: what was not moved stays where it is
         raise OutdirError(
-            f"{target}: could not keep the previous output's Terraform files ({exc.strerror or exc}); they are "
-            f"left in {old / 'previous'}: move them back into {target.name} before deploying"
+            f"{shown}: could not keep the previous output's Terraform files ({exc.strerror or exc}); they are "
+            f"left in {old / 'previous'}: move them back into {shown} before deploying"
         ) from None
     for stack in kept:
-        print(f"note: {target.name}/stacks/{stack}: no longer synthesized; its Terraform files (state) are kept "
+        print(f"note: {shown / 'stacks' / stack}: no longer synthesized; its Terraform files (state) are kept "
               "there", file=sys.stderr)
     shutil.rmtree(old, ignore_errors=True)
 
@@ -207,7 +207,6 @@ def carry_over(previous: Path, target: Path) -> list[str]:
                 kept.append(old_stack.name)
             os.rename(entry, new_stack / entry.name)
     return kept
-
 
 
 def hold_manifest(outdir: Path) -> None:
