@@ -286,23 +286,23 @@ _ESCAPE_YAML_LINE_BREAKS = {ord(c): f"\\u{ord(c):04x}" for c in YAML_ONLY_LINE_B
 
 
 def _inputs(docs: list[StackDocument], copies: Path) -> list[_Input]:
+    def copy_of(index: int, data: bytes) -> str:
+        copy = copies / str(index) / "cdk.tf.json"  # a directory each: Checkov reads a directory as one module
+        copy.parent.mkdir()
+        copy.write_bytes(data)
+        return str(copy)
+
     inputs = []
     for index, doc in enumerate(docs):
         if not _needs_copy(doc):
             if doc.data:  # the bytes the other policies judged, not the file again: it may have changed since
-                copy = copies / str(index) / "cdk.tf.json"
-                copy.parent.mkdir()
-                copy.write_bytes(doc.data)
-                inputs.append(_Input(doc, str(copy)))
+                inputs.append(_Input(doc, copy_of(index, doc.data)))
             else:  # a document made in memory (tests) has no bytes read from disk
                 inputs.append(_Input(doc, str(doc.path)))
             continue
         # The same document, one key per line, characters as UTF-8: read as the stack itself is.
         text = json.dumps(doc.raw, indent=2, ensure_ascii=False).translate(_ESCAPE_YAML_LINE_BREAKS)
-        copy = copies / str(index) / "cdk.tf.json"
-        copy.parent.mkdir()
-        copy.write_text(text, encoding="utf-8")
-        inputs.append(_Input(doc, str(copy), key_lines(text)))
+        inputs.append(_Input(doc, copy_of(index, text.encode("utf-8")), key_lines(text)))
     return inputs
 
 
