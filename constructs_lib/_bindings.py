@@ -13,6 +13,8 @@ import importlib.util
 import sys
 import types
 
+from constructs_lib import _type_hints  # noqa: F401  - the bindings' argument checks resolve their hints once
+
 PROVIDER_PACKAGES = ("cdktf_cdktf_provider_digitalocean", "cdktf_cdktf_provider_cloudflare")
 
 
