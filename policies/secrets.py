@@ -124,7 +124,7 @@ def _is_secret_key(key: str) -> bool:
 # "-pass" (openssl's -passin), "by" before any spaces (Unicode ones too) and
 # a quote (SQL's IDENTIFIED BY 'x') or, for a Redis ACL rule, ">" after a space and before a
 # non-space, or (quoted) follows "acl setuser"; a keystore setting read from standard input must be
-# named with one of these. Four
+# named with one of these; `sudo -S` reads from a pipe into sudo or a here-string ("<<<"). Four
 # characters outside ASCII match ASCII letters: U+0130 lower-cases into "i" and a combining dot, the
 # Kelvin sign U+212A into "k", and when a pattern ignores case the long s U+017F matches "s" and the
 # dotless i U+0131 matches "i"; so each of them, UTF-8 encoded, is a hint too.
@@ -140,6 +140,7 @@ _SECRET_HINT = re.compile(
     rb"|b(?:earer|(?<=-----b)egin )"  # bearer, "-----begin "
     rb"|y(?:(?<=by)[\s\x1c-\x1f\x80-\xff]*'|sql)"  # by ... ', ysql
     rb"|quirepass|>(?<=[ \t]>)\S"
+    rb"|\|[ \t]*(?:[\w.-]*/)*sudo|<<<"  # a pipe into sudo, a here-string (sudo -S reads either)
     rb"|\xc4[\xb0\xb1]|\xe2\x84\xaa|\xc5\xbf"
 )
 
@@ -187,6 +188,15 @@ _VALUE = r"""(?:"(?P<dq>[^"\n]*)"|'(?P<sq>[^'\n]*)'|(?P<word>[^\s'";|&/]+))"""  
 _USER_PASSWORD = r"""(?:"[^"\n:]*:(?P<dq>[^"\n]*)"|'[^'\n:]*:(?P<sq>[^'\n]*)'|[^\s'";|&:]*:(?P<word>[^\s'";|&]*))"""
 # Where a command starts: a line, a pipe or list, a subshell, or after sudo/exec/then/do.
 _COMMAND = r"(?:^|[;&|(`]|\b(?:sudo|exec|then|do|else)\b)[ \t]*"
+# `sudo -S` (or --stdin, or -S among other flags: -kS) reads the password from standard input.
+# Only sudo's own options may come before it (those that take a value with it), so `sudo ls -S`,
+# where -S is the command's, is none.
+_SUDO_STDIN_OPTION = (
+    r"(?:[ \t]++(?:-[A-RT-Za-z]*[ughpCDrtTU][ \t]++\S++"  # an option and its value (-u root, -kp '')
+    r"|--(?:user|group|prompt|host|close-from|chdir|chroot|role|type|command-timeout|other-user)[ \t]++\S++"
+    r"|-[A-RT-Za-z]*[A-RT-Zabcefijk-oqsv-z]|--(?!stdin\b)[A-Za-z-]++(?:=\S*+)?))*?"  # flags (-k, -E, --login)
+    r"[ \t]++(?:-[A-Za-z]*S[A-Za-z]*|--stdin)(?=[ \t]|$)"
+)
 _PASSED_SECRETS = (
     ("a password directive", ("requirepass", "masterauth", "auth_pass"), re.compile(
         r"(?m)(?:^|[\s;\"'/-])(?P<receiver>(?i:requirepass|masterauth|auth_pass))[ \t]+" + _VALUE)),
@@ -229,12 +239,13 @@ _PASSED_SECRETS = (
         r"(?:\"pass:(?P<dq>[^\"\n]*)\"|'pass:(?P<sq>[^'\n]*)'|pass:(?P<word>[^\s'\";|&]+))")),
     # `echo x | passwd --stdin user`, `printf '%s' x | docker login --password-stdin`, and the way
     # Elasticsearch's keystore takes a secure setting: `echo x | elasticsearch-keystore add -x bootstrap.password`
-    ("a password on standard input", ("passwd", "password-stdin", "password-from-stdin", "elasticsearch-keystore"),
+    ("a password on standard input", ("passwd", "password-stdin", "password-from-stdin", "elasticsearch-keystore",
+                                      "sudo"),
      re.compile(
         r"\b(?:echo|printf|yes)[ \t]+(?:-[A-Za-z]+[ \t]+)*(?:(?:'%[^'\n]*'|\"%[^\"\n]*\")[ \t]+)?" + _VALUE
         # possessive (++, *+): a long run of words or path parts must not be re-split at every position
         + r"[ \t]*\|[ \t]*(?:sudo[ \t]++(?:-\S++[ \t]++)*+)?(?:[\w.-]*+/)*+(?:"
-        r"(?P<receiver>passwd)\b"
+        r"(?P<receiver>passwd)\b|(?P<sudo_receiver>sudo)" + _SUDO_STDIN_OPTION +
         r"|(?P<stdin_receiver>[\w.-]++)\b[^\n;|&]{0,200}?[ \t]--password-(?:from-)?stdin\b"
         # the keystore also behind `sudo -u elasticsearch`, `docker exec -i es`, `runuser -u x --`
         r"|[^\n;|&]{0,200}?(?P<keystore_receiver>elasticsearch-keystore)[ \t]+add\b[^\n;|&]{0,200}?"
@@ -242,6 +253,7 @@ _PASSED_SECRETS = (
     # the same from a here-string: `passwd hub <<< 'x'`, `docker login --password-stdin <<< 'x'`
     ("a password on standard input", ("<<<",), re.compile(
         r"(?:\b(?P<receiver>passwd)\b|(?P<stdin_receiver>--password-(?:from-)?stdin)\b"
+        r"|\b(?P<sudo_receiver>sudo)" + _SUDO_STDIN_OPTION +
         r"|\b(?P<keystore_receiver>elasticsearch-keystore)[ \t]+add\b[^\n;|&<]{0,200}?(?i:passw|secret|token|api|access|auth)\S*)"
         r"[^\n;|&<]{0,200}<<<[ \t]*" + _VALUE)),
     ("a password argument", ("docker",), re.compile(
@@ -254,7 +266,7 @@ _PASSED_SECRETS = (
         r":(?P<word>(?:[^\s'\"\\:]|\\.)+)(?=[\s'\"]|$)")),
 )
 # The group that names what is given the password (the one pattern with several receivers names each).
-_RECEIVERS = ("receiver", "stdin_receiver", "keystore_receiver")
+_RECEIVERS = ("receiver", "stdin_receiver", "keystore_receiver", "sudo_receiver")
 # cloud-init's `chpasswd:` block (the lines below it indented deeper), and its `list:`: the lines
 # below that indented deeper, or YAML list items.
 _CHPASSWD_BLOCK = re.compile(r"(?m)^([ \t]*)chpasswd:[ \t]*(?:#[^\n]*)?\n((?:\1[ \t]+[^\n]*(?:\n|$))+)")

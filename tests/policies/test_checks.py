@@ -589,6 +589,13 @@ def test_secrets_set_inside_a_script_or_url_are_found_and_references_are_not():
     ".datasource.primary.connection.password=" + "hunter2Xyz9 -jar /opt/app.jar",
     "(x-PASSWORD=" + "hunter22)", "[db-password=" + "hunter22]", "app|--db-password=" + "hunter22",
     "---password=" + "hunter22", "/usr/bin/app-password=" + "hunter22", "cmd>/tmp/x-password=" + "hunter22",
+    # sudo -S reads the password from standard input
+    "echo " + "hunter22 | sudo -S apt-get update",
+    "echo '" + "hunter22' | sudo -kS -u root systemctl restart grafana-server",
+    "printf '%s\\n' " + "hunter22 | /usr/bin/sudo --stdin true",
+    "echo " + "hunter22 | sudo -u root -E -p '' -S true",
+    "echo " + "hunter22 | sudo --user root --stdin true",
+    "sudo -S -u hub make install <<< " + "hunter22",
 ])
 def test_secrets_in_a_text_are_found(text):
     assert find_secrets({"user_data": text}), text
@@ -670,6 +677,11 @@ def test_secrets_in_a_text_are_found(text):
     'docker login -u hub -p "$DOCR_TOKEN" registry.digitalocean.com',
     "docker run -p 80:80 nginx && docker login --password-stdin registry.example.com < /run/secrets/docr",
     "passwd -l hub",
+    'echo "$SUDO_PW" | sudo -S true',
+    "echo y | sudo ls -S",  # -S is the command's option (sort by size), not sudo's
+    "echo y | sudo -u hub ls -S /var/log",
+    "echo y | sudo -u -S true",  # -u takes "-S" as the user name
+    "cat <<< hello",
 ])
 def test_settings_about_secrets_in_a_text_are_not_secrets(text):
     assert find_secrets({"user_data": text}) == []
