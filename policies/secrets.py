@@ -205,7 +205,9 @@ _PASSED_SECRETS = (
     ("a Redis ACL password", (" >", "\t>"), re.compile(
         r"(?im)^[ \t]*(?P<receiver>user|acl[ \t]+setuser)[ \t]+\S++[^\n]{0,300}?[ \t]>(?P<word>[^\s'\">]+)")),
     ("a Redis ACL password", ("setuser",), re.compile(
-        r"(?i)\b(?P<receiver>acl[ \t]+setuser)[ \t]+\S++[^\n]{0,300}?[ \t](?:'>(?P<sq>[^'\n]+)'|\">(?P<dq>[^\"\n]+)\")")),
+        r"(?i)\b(?P<receiver>acl[ \t]+setuser)[ \t]+\S++[^\n]{0,300}?[ \t]"
+        # quoted, or in escaped quotes inside a quoted command (sh -c "... \">x\" ...")
+        r"(?:'>(?P<sq>[^'\n]+)'|\">(?P<dq>[^\"\n]+)\"|\\\">(?P<word>[^\"\n\\]+)\\\")")),
     # PostgreSQL's `... [ENCRYPTED] PASSWORD 'x'`, MySQL's `IDENTIFIED [WITH plugin] BY 'x'`; only
     # inside a CREATE/ALTER USER/ROLE statement (ended by ";" or the closing quote of `psql -c "..."`),
     # so prose such as "the password 'x'" is no finding.

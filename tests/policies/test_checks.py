@@ -596,6 +596,7 @@ def test_secrets_set_inside_a_script_or_url_are_found_and_references_are_not():
     "echo " + "hunter22 | sudo -u root -E -p '' -S true",
     "echo " + "hunter22 | sudo --user root --stdin true",
     "sudo -S -u hub make install <<< " + "hunter22",
+    'sh -c "redis-cli ACL SETUSER app on \\">' + 'hunter22\\" ~* +@all"',  # escaped quotes in a quoted command
 ])
 def test_secrets_in_a_text_are_found(text):
     assert find_secrets({"user_data": text}), text
@@ -682,6 +683,7 @@ def test_secrets_in_a_text_are_found(text):
     "echo y | sudo -u hub ls -S /var/log",
     "echo y | sudo -u -S true",  # -u takes "-S" as the user name
     "cat <<< hello",
+    'sh -c "redis-cli ACL SETUSER app on \\">$REDIS_APP_PW\\" ~* +@all"',
 ])
 def test_settings_about_secrets_in_a_text_are_not_secrets(text):
     assert find_secrets({"user_data": text}) == []
