@@ -34,6 +34,7 @@ except ModuleNotFoundError:  # loaded as a loose file by Checkov: the project ro
 from policies.dynamic_blocks import dynamic_templates, for_each_instances  # noqa: E402
 from policies.ports import ALL_PORTS, PROTOCOLS, PortRange, parse_port_range  # noqa: E402
 from policies.secrets import find_secrets, is_reference, literal_bool, serialized, value  # noqa: E402
+from policies.tls_versions import is_minimum_or_newer  # noqa: E402
 
 __all__ = [
     "ALL_PORTS",
@@ -50,6 +51,7 @@ __all__ = [
     "find_secrets",
     "known_serialization",
     "firewall_rules",
+    "is_minimum_or_newer",
     "is_reference",
     "is_true",
     "is_world",

@@ -14,7 +14,6 @@ A stack owns the zone its `"//".hub` context says it owns, and every zone it cre
 
 from __future__ import annotations
 
-import re
 from typing import Any, Callable, NamedTuple
 
 from policies.dynamic_blocks import for_each_instances
@@ -24,6 +23,7 @@ from policies.stack_rules._cloudflare_zones import owned_zones, referenced_zone,
 from policies.stack_rules._findings import RuleFindings
 from policies.stack_rules._per_stack import once
 from policies.stack_rules._values import blocks, certainly_exists, is_reference
+from policies.tls_versions import is_minimum_or_newer
 
 RULE_ID = "HUB_STACK_5"
 TITLE = "Zone sets strict SSL, TLS >= 1.2 and always-use-HTTPS"
@@ -36,14 +36,6 @@ FIX = (
 RESOURCE_TYPES = frozenset({"cloudflare_zone", "cloudflare_zone_setting", "cloudflare_zone_settings_override"})
 RULE = RuleFindings(RULE_ID, TITLE, SEVERITY, FIX)
 
-_VERSION = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})")
-
-
-def _tls_1_2_or_newer(raw: Any) -> bool:
-    match = _VERSION.fullmatch(raw.strip()) if isinstance(raw, str) else None
-    return match is not None and (int(match.group(1)), int(match.group(2))) >= (1, 2)
-
-
 class Required(NamedTuple):
     wanted: str
     accepts: Callable[[Any], bool]
@@ -52,7 +44,7 @@ class Required(NamedTuple):
 
 REQUIRED = {
     "ssl": Required("strict", lambda v: v == "strict", "SSL that does not verify the origin's certificate"),
-    "min_tls_version": Required("1.2 or newer", _tls_1_2_or_newer, "TLS 1.0"),
+    "min_tls_version": Required("1.2 or newer", is_minimum_or_newer, "TLS 1.0"),
     "always_use_https": Required("on", lambda v: v == "on", "plain http:// served as it is"),
 }
 

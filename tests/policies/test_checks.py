@@ -357,6 +357,7 @@ CASES = [
     ("HUB_CF_3", "cloudflare_zone_setting", setting("min_tls_version", "1.\u00b9"), FAILED, "superscript digit"),
     ("HUB_CF_3", "cloudflare_zone_setting", setting("min_tls_version", "\u0663.\u0663"), FAILED, "Arabic-Indic digits"),
     ("HUB_CF_3", "cloudflare_zone_setting", setting("min_tls_version", "1.2.3"), FAILED, "three parts"),
+    ("HUB_CF_3", "cloudflare_zone_setting", setting("min_tls_version", 1.2), FAILED, "a number, not the string"),
     # HUB_CF_4: always use https
     ("HUB_CF_4", "cloudflare_zone_setting", setting("always_use_https", "on"), PASSED, "on"),
     ("HUB_CF_4", "cloudflare_zone_setting", setting("always_use_https", "off"), FAILED, "off"),

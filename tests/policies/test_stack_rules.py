@@ -895,6 +895,23 @@ def test_zone_settings_count_only_on_the_owned_zone(checked_in_docs):
            "which does not refer to this zone" in ssl.message
 
 
+@pytest.mark.parametrize("value", ["1.2", "1.3", " 1.2 ", "1.1", "1.0", 1.2, 1.3, "1.2.3", "${var.tls}", "\u0661.\u0663", None])
+def test_zone_rule_and_setting_check_agree_on_the_tls_version(checked_in_docs, value):
+    from checkov.common.models.enums import CheckResult
+    from policies.checks import all_checks
+    from policies.checks._rules import checkov_conf
+
+    raw = copy.deepcopy(checked_in_docs["production"].raw)
+    setting = raw["resource"]["cloudflare_zone_setting"]["edge_setting_min_tls_version"]
+    setting["value"] = value
+    doc = as_doc(raw, "production")
+    [check] = [c for c in all_checks() if c.id == "HUB_CF_3"]
+
+    setting_passes = check.evaluate(checkov_conf(setting), "cloudflare_zone_setting")[0] == CheckResult.PASSED
+    zone_passes = not failed(zone_tls_settings.evaluate(doc, [doc]))
+    assert setting_passes == zone_passes == (value in ("1.2", "1.3", " 1.2 "))
+
+
 def test_a_stack_sharing_a_zone_owns_none_of_its_settings(checked_in_docs):
     development = checked_in_docs["development"]
     [finding] = zone_tls_settings.evaluate(development, [development])
