@@ -597,7 +597,7 @@ def check_plan(
 
 class CostChange(NamedTuple):
     address: str
-    action: str  # create, delete, update or replace
+    action: str  # create, delete, update, replace, or create-forget (priced as a create)
     before_usd: Decimal | None  # monthly; 0 when the object does not exist yet; None when unknown
     after_usd: Decimal | None  # monthly; 0 when the object will not exist; None when unknown
     delta: Decimal | None  # after - before; None when either side is unknown
@@ -708,21 +708,26 @@ def plan_cost_change(plan: dict, prices: PriceTable | None = None, *, file: str 
     changes: list[CostChange] = []
     unknown: list[UnknownPrice] = []
     for rc in doc.resource_changes:
+        action = rc.action
+        if "create" in rc.change.actions and "forget" in rc.change.actions:
+            # ["create","forget"] (either order): a replace whose old object is only forgotten (destroy = false).
+            # The old one stays billed, outside Terraform; the new one is billed on top: a create.
+            action = "create"
         # Other actions (no-op, read, forget) leave what is billed unchanged.
-        if rc.mode != "managed" or rc.action not in COSTED_ACTIONS or rc.type in prices.free_resources:
+        if rc.mode != "managed" or action not in COSTED_ACTIONS or rc.type in prices.free_resources:
             continue
         if rc.type not in PRICED_TYPES:
             # Never a silent zero: Spaces and uptime checks are billed per account, the rest is not in the table.
-            unknown.append(UnknownPrice(rc.address, "after" if rc.action == "create" else "before",
+            unknown.append(UnknownPrice(rc.address, "after" if action == "create" else "before",
                                         f"{rc.type} changes are not priced in a plan"))
             zero = Decimal("0.00")  # a side where the object does not exist costs nothing, known or not
-            changes.append(CostChange(rc.address, rc.action, zero if rc.action == "create" else None,
-                                      zero if rc.action == "delete" else None, None))
+            changes.append(CostChange(rc.address, rc.action, zero if action == "create" else None,
+                                      zero if action == "delete" else None, None))
             continue
         sides: dict[str, Decimal | None] = {}
         for side, value, exists in (
-            ("before", rc.change.before, rc.action != "create"),
-            ("after", rc.change.after, rc.action != "delete"),
+            ("before", rc.change.before, action != "create"),
+            ("after", rc.change.after, action != "delete"),
         ):
             if not exists:
                 sides[side] = Decimal("0.00")

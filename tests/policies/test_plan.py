@@ -576,3 +576,17 @@ def test_an_unpriced_type_created_costs_nothing_before():
     [change] = plan_cost_change(_plan_of(_create("digitalocean_database_cluster", "pg", {"size": "x"})),
                                 load_price_table()).changes
     assert (change.before_usd, change.after_usd, change.delta) == (Decimal("0.00"), None, None)
+
+
+@pytest.mark.parametrize("actions", [["create", "forget"], ["forget", "create"]])
+def test_a_replace_that_forgets_the_old_object_costs_the_new_one(actions):
+    # Terraform's CreateThenForget (lifecycle destroy = false): the new Droplet is billed on top of the
+    # old one, which leaves Terraform but keeps running; the plan destroys nothing.
+    table = load_price_table()
+    value = {"size": "s-1vcpu-1gb", "tags": ["env:staging", "role:db"]}
+    droplet = _create("digitalocean_droplet", "db_0", value, {})
+    droplet["change"].update(actions=actions, before=value)
+    [change] = plan_cost_change(_plan_of(droplet), table).changes
+    price = table.size("s-1vcpu-1gb").price_monthly
+    assert (change.before_usd, change.after_usd, change.delta) == (Decimal("0.00"), price, price)
+    assert not by_status(check_plan(_plan_of(droplet), environment="staging", file="p.json", today=TODAY), Status.FAILED)
