@@ -217,7 +217,11 @@ def cmd_plan(args) -> int:
     lines += [f"{u.address}: price unknown ({u.side}: {u.detail})" for u in change.unknown]
     summary = "Monthly cost change of the plan: " + _usd(change.total_delta, signed=True)
     if not change.complete:
-        summary += " (lower bound: some prices are unknown)"
+        # Left-out deletes make the total too high, not too low: say which way it can be off.
+        summary += {
+            "lower": " (lower bound: some prices are unknown)",
+            "upper": " (upper bound: the prices of some destroyed resources are unknown)",
+        }.get(change.bound, " (incomplete: some prices are unknown, so the real change may be higher or lower)")
     # Destroys an unprotected environment allows are passed findings, which reports hide: say them here.
     lines[:0] = [f.message for f in findings
                  if f.check_id == plan_gate.BLOCKED_CHECK_ID and not f.failed and f.extra.get("destroyed")]

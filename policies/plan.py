@@ -620,6 +620,20 @@ class PlanCost:
     def complete(self) -> bool:
         return not self.unknown
 
+    @property
+    def bound(self) -> str | None:
+        """What an incomplete `total_delta` is: "lower" when each change it leaves out can only add (its
+        before costs 0, as a create's), "upper" when each can only save (its after costs 0, as a delete's),
+        None when it is neither: an unpriced update or replace may go either way."""
+        left_out = [c for c in self.changes if c.delta is None]
+        if self.complete or not left_out:
+            return None
+        if all(c.before_usd == 0 for c in left_out):
+            return "lower"
+        if all(c.after_usd == 0 for c in left_out):
+            return "upper"
+        return None
+
 
 PRICED_TYPES = ("digitalocean_droplet", "digitalocean_volume", "digitalocean_loadbalancer",
                 "digitalocean_reserved_ip", "digitalocean_floating_ip")

@@ -670,3 +670,13 @@ def test_one_stack_file_is_not_failed_by_suppressions_meant_for_stacks_not_read(
     whole = gate("check", str(out), "--suppressions", str(suppressions), "--format", "json", tmp_path=tmp_path)
     unused = [f["extra"]["entry"] for f in json.loads(whole.stdout)["findings"] if f["check_id"] == "HUB_SUPPRESSION_UNUSED"]
     assert whole.returncode == 1 and unused == [1, 2, 3]  # with the whole output read, all three are judged
+
+
+def test_a_plan_that_destroys_something_of_unknown_price_does_not_call_its_cost_a_lower_bound(tmp_path):
+    droplet = {"address": "digitalocean_droplet.gpu_0", "mode": "managed", "type": "digitalocean_droplet", "name": "gpu_0",
+               "change": {"actions": ["delete"], "before": {"size": "gpu-h100x1-80gb", "tags": ["role:app"]}, "after": None}}
+    plan = written(tmp_path / "plan.json", json.dumps({"format_version": "1.2", "planned_values": {},
+                                                       "resource_changes": [droplet]}))
+    proc = gate("plan", str(plan), "--env", "staging", tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Monthly cost change of the plan: 0.00 USD (upper bound:" in proc.stdout and "lower bound" not in proc.stdout

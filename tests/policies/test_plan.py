@@ -590,3 +590,22 @@ def test_a_replace_that_forgets_the_old_object_costs_the_new_one(actions):
     price = table.size("s-1vcpu-1gb").price_monthly
     assert (change.before_usd, change.after_usd, change.delta) == (Decimal("0.00"), price, price)
     assert not by_status(check_plan(_plan_of(droplet), environment="staging", file="p.json", today=TODAY), Status.FAILED)
+
+
+def _droplet(actions: list[str], before_size: str | None, after_size: str | None) -> dict:
+    change = {"actions": actions, "after_unknown": {},
+              "before": None if before_size is None else {"size": before_size, "tags": ["role:app"]},
+              "after": None if after_size is None else {"size": after_size, "tags": ["role:app"]}}
+    return {"address": "digitalocean_droplet.app_0", "mode": "managed", "type": "digitalocean_droplet",
+            "name": "app_0", "change": change}
+
+
+@pytest.mark.parametrize(("droplet", "bound"), [
+    (_droplet(["create"], None, "xl-unknown"), "lower"),  # the unknown price can only add
+    (_droplet(["delete"], "xl-unknown", None), "upper"),  # it can only save: the total is too high
+    (_droplet(["update"], "xl-unknown", "s-1vcpu-1gb"), None),  # either way
+    (_droplet(["update"], "s-1vcpu-1gb", "s-1vcpu-2gb"), None),  # complete: exact
+])
+def test_an_incomplete_cost_change_says_which_way_it_can_be_off(droplet, bound):
+    cost = plan_cost_change(_plan_of(droplet), load_price_table())
+    assert cost.bound == bound
