@@ -206,6 +206,8 @@ def cmd_cost(args) -> int:
 def cmd_plan(args) -> int:
     from policies import plan as plan_gate
     from policies.reports import GateResult, render
+    from policies.reports.markdown import escape
+    from policies.reports.text import visible
 
     plan = plan_gate.load_plan(args.plan)
     allowances = plan_gate.load_allowances(args.allowances) if args.allowances else []
@@ -225,8 +227,10 @@ def cmd_plan(args) -> int:
     # Destroys an unprotected environment allows are passed findings, which reports hide: say them here.
     lines[:0] = [f.message for f in findings
                  if f.check_id == plan_gate.BLOCKED_CHECK_ID and not f.failed and f.extra.get("destroyed")]
+    # A for_each key in an address may hold a line break, ESC, "|" or "<": one line each, shown, not obeyed.
+    lines = [visible(line) for line in lines + [summary]]
     result = GateResult(findings=findings, stacks=sorted({f.stack for f in findings if f.stack}) or [args.plan.stem],
-                        cost_text="\n".join(lines + [summary]), cost_markdown="\n".join(f"- {line}" for line in lines + [summary]))
+                        cost_text="\n".join(lines), cost_markdown="\n".join(f"- {escape(line)}" for line in lines))
     write_output(render(result, args.format), args.output, [args.plan, args.allowances, _price_override()])
     return EXIT_PASS if result.passed() else EXIT_FAIL
 

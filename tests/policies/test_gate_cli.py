@@ -680,3 +680,18 @@ def test_a_plan_that_destroys_something_of_unknown_price_does_not_call_its_cost_
     proc = gate("plan", str(plan), "--env", "staging", tmp_path=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "Monthly cost change of the plan: 0.00 USD (upper bound:" in proc.stdout and "lower bound" not in proc.stdout
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_the_plan_cost_lines_show_an_odd_for_each_key_on_one_line(tmp_path, fmt):
+    # for_each keys are any string; a line break or ESC in one must not break (or drive) the cost section
+    volume = {"address": 'digitalocean_volume.v["a\nb|<i>\x1b[2K"]', "mode": "managed", "type": "digitalocean_volume",
+              "name": "v", "change": {"actions": ["create"], "before": None, "after": {"size": 10}, "after_unknown": {}}}
+    plan = written(tmp_path / "plan.json", json.dumps({"format_version": "1.2", "planned_values": {},
+                                                       "resource_changes": [volume]}))
+    proc = gate("plan", str(plan), "--env", "staging", "--format", fmt, tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "\x1b" not in proc.stdout
+    [line] = [line for line in proc.stdout.splitlines() if "USD (+" in line]
+    shown = 'digitalocean_volume.v["a\\nb|<i>\\x1b[2K"]' if fmt == "text" else 'digitalocean_volume.v["a\\\\nb\\|&lt;i>\\\\x1b[2K"]'
+    assert line.startswith(("" if fmt == "text" else "- ") + shown + ": create")
