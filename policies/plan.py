@@ -24,6 +24,7 @@ volume, and a volume that is itself destroyed is caught on its own address.
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -199,10 +200,47 @@ def load_plan(path: Path | str) -> dict:
     """Read and validate the JSON from `terraform show -json PLANFILE`; returns the decoded document."""
     path = Path(path)
     shown = display_path(path)
-    text = read_text(path, PlanReadError, shown)
-    raw = parse_json(text, PlanReadError, shown)
+    text = ""  # stays empty when the file cannot be read or decoded
+    try:
+        text = read_text(path, PlanReadError, shown)
+        raw = parse_json(text, PlanReadError, shown)
+    except PlanReadError:
+        # The two files users give by mistake would otherwise be "not UTF-8" and "line 2: Extra data".
+        if _starts_with(path, ZIP_MAGIC):
+            raise PlanReadError(
+                f"{shown}: a binary plan file (from `terraform plan -out`), not its JSON: give the gate the output of "
+                "`terraform show -json PLANFILE`"
+            ) from None
+        if _is_ui_log(text):
+            raise PlanReadError(
+                f"{shown}: the log of `terraform plan -json` (one UI message per line), not a plan: save the plan "
+                "with `terraform plan -out=PLANFILE` and give the gate the output of `terraform show -json PLANFILE`"
+            ) from None
+        raise
     parse_plan(raw, shown)
     return raw
+
+
+ZIP_MAGIC = b"PK\x03\x04"  # a saved plan file is a zip archive
+
+
+def _starts_with(path: Path, magic: bytes) -> bool:
+    try:
+        if not path.is_file():  # a pipe read once already: opening it again could wait for a writer forever
+            return False
+        with path.open("rb") as fh:
+            return fh.read(len(magic)) == magic
+    except OSError:
+        return False
+
+
+def _is_ui_log(text: str) -> bool:
+    """Whether the first line is a message of Terraform's machine-readable UI (`-json` on plan or apply)."""
+    try:
+        first = json.loads(text.split("\n", 1)[0])
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(first, dict) and "@level" in first and "@message" in first
 
 
 # --- Allowances ---------------------------------------------------------------------------------

@@ -397,6 +397,19 @@ def test_real_terraform_plan_replace_and_delete_are_blocked(tmp_path):
     assert not [f for f in unmarked if f.failed]
 
 
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not on PATH; the files are made by the real CLI")
+def test_the_binary_plan_and_the_plan_log_are_named_for_what_they_are(tmp_path):
+    # The two files users give by mistake: the saved plan itself, and what `terraform plan -json` prints.
+    write_terraform_config(tmp_path, {"app": {"input": "1.8.0"}})
+    terraform(tmp_path, "init", "-input=false")
+    terraform(tmp_path, "plan", "-input=false", "-out=p")
+    (tmp_path / "log.json").write_text(terraform(tmp_path, "plan", "-input=false", "-json"))
+    with pytest.raises(PlanReadError, match=r"p: a binary plan file \(from `terraform plan -out`\), not its JSON"):
+        load_plan(tmp_path / "p")
+    with pytest.raises(PlanReadError, match=r"log.json: the log of `terraform plan -json` \(one UI message per line\)"):
+        load_plan(tmp_path / "log.json")
+
+
 # --- Cost of the change --------------------------------------------------------------------------
 
 
