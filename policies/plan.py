@@ -318,7 +318,10 @@ class _AllowancesFile(BaseModel):
 
 def _entry_lines(text: str) -> list[int]:
     """1-based line of each `[[allow_destroy]]` header; tomllib does not report positions."""
-    return [n for n, line in enumerate(text.splitlines(), 1) if re.match(r"\s*\[\[\s*allow_destroy\s*\]\]", line)]
+    # TOML lets the table name be quoted too; a header missed here would shift every later entry's line. Only
+    # "\n" ends a TOML line (splitlines() would also split at a U+2028 inside a string).
+    header = re.compile(r"""^[ \t]*\[\[[ \t]*(allow_destroy|"allow_destroy"|'allow_destroy')[ \t]*\]\]""", re.M)
+    return [text.count("\n", 0, m.start()) + 1 for m in header.finditer(text)]
 
 
 def load_allowances(path: Path | str) -> list[Allowance]:

@@ -622,3 +622,12 @@ def _droplet(actions: list[str], before_size: str | None, after_size: str | None
 def test_an_incomplete_cost_change_says_which_way_it_can_be_off(droplet, bound):
     cost = plan_cost_change(_plan_of(droplet), load_price_table())
     assert cost.bound == bound
+
+
+def test_unused_allowances_name_their_own_lines_when_a_header_is_quoted(tmp_path):
+    path = tmp_path / "allow.toml"
+    entry = 'address = "digitalocean_volume.{}"\nreason = "kept for the HUB-9 migration"\nexpires = 2026-07-01\n'
+    path.write_text('[["allow_destroy"]]\n' + entry.format("a") + "\n[[allow_destroy]]\n" + entry.format("b"))
+    findings = run_gate("production_no_destroy.json", allowances=load_allowances(path))
+    unused = {f.address: f.line for f in by_status(findings, Status.FAILED, UNUSED_ALLOWANCE_CHECK_ID)}
+    assert unused == {"digitalocean_volume.a": 1, "digitalocean_volume.b": 6}
