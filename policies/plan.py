@@ -97,14 +97,20 @@ def _message(err: dict) -> str:
     return err["msg"].removeprefix("Value error, ")
 
 
+MAX_PROBLEMS_SHOWN = 10  # a file of another shape has one problem per entry: a megabyte on one line helps nobody
+
+
 def _pydantic_problems(exc: ValidationError) -> str:
-    """Each problem located like `resource_changes[2].change.actions`."""
+    """Each problem located like `resource_changes[2].change.actions` (the first MAX_PROBLEMS_SHOWN)."""
     problems = []
-    for err in exc.errors():
+    errors = exc.errors()
+    for err in errors[:MAX_PROBLEMS_SHOWN]:
         where = ""
         for part in err["loc"]:
             where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
         problems.append(f"{where or 'top level'}: {_message(err)}")
+    if len(errors) > MAX_PROBLEMS_SHOWN:
+        problems.append(f"and {len(errors) - MAX_PROBLEMS_SHOWN:,} more problem(s)")
     return "; ".join(problems)
 
 

@@ -631,3 +631,12 @@ def test_unused_allowances_name_their_own_lines_when_a_header_is_quoted(tmp_path
     findings = run_gate("production_no_destroy.json", allowances=load_allowances(path))
     unused = {f.address: f.line for f in by_status(findings, Status.FAILED, UNUSED_ALLOWANCE_CHECK_ID)}
     assert unused == {"digitalocean_volume.a": 1, "digitalocean_volume.b": 6}
+
+
+def test_a_document_of_another_shape_lists_its_first_problems_not_all(tmp_path):
+    entries = [{"address": f"x.y{i}"} for i in range(2000)]  # 4 problems each: mode, type, name, change
+    with pytest.raises(PlanReadError) as err:
+        check_plan({"format_version": "1.2", "resource_changes": entries}, environment=None, file="p.json")
+    message = str(err.value)
+    assert message.startswith("p.json: resource_changes[0].mode: Field required; ")
+    assert message.endswith("; and 7,990 more problem(s)") and len(message) < 1000
