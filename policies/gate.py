@@ -168,7 +168,9 @@ def evaluate(docs: list[StackDocument], options: GateOptions) -> tuple[GateResul
     known |= {f.check_id for f in findings}
     findings, problems = apply_suppressions(
         findings, suppressions, known, options.today, stacks=names,
-        loaded=[d.name for d in docs] if options.whole_outputs else None
+        loaded=[d.name for d in docs] if options.whole_outputs else None,
+        # Without Checkov, its ids and our per-resource checks' are unknown here, and their findings missing.
+        all_checks_ran=checked_types is not None,
     )
     findings = sorted(findings + problems, key=Finding.sort_key)
     return GateResult(findings=findings, stacks=[d.name for d in selected], errors=errors), costs

@@ -273,6 +273,7 @@ def apply_suppressions(
     *,
     stacks: Collection[str] | None = None,
     loaded: Collection[str] | None = None,
+    all_checks_ran: bool = True,
 ) -> tuple[list[Finding], list[Finding]]:
     """Suppress the failed findings that a current suppression covers.
 
@@ -288,6 +289,10 @@ def apply_suppressions(
     misspelt stack name) is unused too, unless it may be meant for preview stacks. With only some
     stacks read, entries meant for every stack are not judged, nor entries meant for none of them.
     An expired entry is reported unless it is meant only for stacks not evaluated.
+
+    `all_checks_ran` is False when part of the gate could not run (Checkov, which also runs our own
+    per-resource checks): `known_check_ids` then lacks those checks' ids and they produced no findings,
+    so an entry naming a check outside it is judged neither unknown nor unused, only by its expiry.
     """
     findings = list(findings)
     evaluated = set(stacks) if stacks is not None else {f.stack for f in findings}
@@ -297,8 +302,9 @@ def apply_suppressions(
     known = set(known_check_ids) | {f.check_id for f in findings}
     problems: list[Finding] = []
     active: list[Suppression] = []
+    unjudged: set[int] = set()  # entries whose check may be one that did not run
     for suppression in suppressions:
-        if suppression.check not in known:
+        if suppression.check not in known and all_checks_ran:
             message = f"{suppression.describe()} names check {suppression.check!r}, which the gate does not know."
             problems.append(_problem(UNKNOWN_CHECK, suppression, message))
         elif suppression.expired(today):
@@ -310,6 +316,8 @@ def apply_suppressions(
                 )
                 problems.append(_problem(EXPIRED, suppression, message))
         else:
+            if suppression.check not in known:
+                unjudged.add(suppression.index)
             active.append(suppression)
 
     used: set[int] = set()
@@ -323,7 +331,7 @@ def apply_suppressions(
         result.append(finding)
 
     for suppression in active:
-        if suppression.index in used:
+        if suppression.index in used or suppression.index in unjudged:
             continue
         meant_for = suppression.meant_for(every)
         if meant_for and meant_for <= evaluated and (knows_every_stack or suppression.stack_scope != "*"):

@@ -455,6 +455,26 @@ def test_checkov_failure_fails_closed(monkeypatch, out):
     assert any("checkov exploded" in e for e in result.errors)
 
 
+def test_without_checkov_its_checks_suppressions_are_not_called_unknown(monkeypatch, out, tmp_path):
+    """Checkov runs its checks and our per-resource ones; when it fails, their ids are unknown to the run,
+    and calling valid entries "unknown check" or "unused" would tell the user to delete them."""
+    from policies import checkov_runner
+    from policies.gate import GateOptions, evaluate, load_documents
+
+    def broken():
+        raise RuntimeError("checkov exploded")
+
+    monkeypatch.setattr(checkov_runner, "_loaded", None)
+    monkeypatch.setattr(checkov_runner, "_load", broken)
+    entry = '[[suppression]]\ncheck = "{}"\ntarget = "*"\nreason = "read by other checks"\nexpires = {}\n'
+    sup = written(tmp_path / "suppressions.toml", entry.format("CKV_DIO_4", "2099-01-01")
+                  + entry.format("HUB_DO_5", "2099-01-01") + entry.format("CKV_DIO_2", "2020-01-01"))
+    result, _ = evaluate(load_documents([out]), GateOptions(suppressions=sup, today=date(2026, 11, 27)))
+    assert not result.passed() and any("checkov exploded" in e for e in result.errors)
+    problems = [(f.check_id, f.extra["entry"]) for f in result.findings if f.check_id.startswith("HUB_SUPPRESSION")]
+    assert problems == [("HUB_SUPPRESSION_EXPIRED", 3)]  # expiry does not depend on the check having run
+
+
 DYNAMIC_FIREWALL = {"resource": {"digitalocean_firewall": {"fw": {
     "name": "fw",
     "tags": ["web"],

@@ -239,6 +239,18 @@ def test_an_unknown_check_id_is_a_problem(tmp_path):
     assert "'CKV_DIO_44'" in problem.message
 
 
+def test_when_some_checks_did_not_run_entries_for_other_checks_are_judged_only_by_expiry(tmp_path):
+    suppressions = _suppressions(
+        tmp_path,
+        _entry(check="CKV_DIO_44"),  # perhaps a check of the part that did not run
+        _entry(check="CKV_DIO_45", expires="2026-01-14"),
+        _entry(check="HUB_FW_001"),  # a check that ran, and found nothing to cover
+    )
+    _, problems = apply_suppressions([], suppressions, KNOWN, TODAY, stacks=["production"],
+                                     loaded=["production"], all_checks_ran=False)
+    assert [(p.check_id, p.extra["entry"]) for p in problems] == [(EXPIRED, 2), (UNUSED, 3)]
+
+
 def test_unused_is_judged_only_for_stacks_this_run_evaluated(tmp_path):
     suppressions = _suppressions(
         tmp_path,
