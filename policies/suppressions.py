@@ -10,9 +10,11 @@ Each exception is one `[[suppression]]` table; every key is required and no othe
     expires = 2026-06-30                     # a TOML date (or "2026-06-30"); valid through that day
 
 `target` is `[STACK:]PATTERN`:
-- PATTERN is an fnmatch glob (case-sensitive; `*` also crosses `/` and `.`) matched against both the
+- PATTERN is a glob (case-sensitive; `*` also crosses `/` and `.`) matched against both the
   finding's construct path (`production/firewalls/app`) and its Terraform address
-  (`digitalocean_droplet.production_db_0`). A finding is covered when either matches.
+  (`digitalocean_droplet.production_db_0`). A finding is covered when either matches. Only `*` and `?`
+  are wildcards: `[` is literal, so a construct path with an index such as `pool[0]` (construct ids
+  may hold brackets) is written as the report shows it, as in the plan gate's allowances.
 - The optional `STACK:` prefix (a glob over stack names, e.g. `staging:` or `pr-*:`) limits the
   suppression to those stacks. Stack names, construct paths and Terraform addresses never contain ':',
   so the first ':' always ends the prefix. A pattern of just `*` (e.g. `staging:*`) also covers the
@@ -152,6 +154,12 @@ class _SuppressionFile(BaseModel):
     suppression: list[SuppressionEntry] = []
 
 
+def glob_matches(name: str, pattern: str) -> bool:
+    """Case-sensitive glob match where only `*` and `?` are wildcards (fnmatch would read `[0]` as a
+    character class, so a target copied from a report, `app/pool[0]/droplet`, would miss its own finding)."""
+    return fnmatch.fnmatchcase(name, pattern.replace("[", "[[]"))
+
+
 def split_target(target: str) -> tuple[str | None, str]:
     """`staging:digitalocean_droplet.*` -> ("staging", "digitalocean_droplet.*"); no prefix -> (None, target)."""
     match = _STACK_PREFIX.match(target)
@@ -198,7 +206,7 @@ class Suppression:
         return today > self.expires
 
     def covers_stack(self, stack: str) -> bool:
-        return self.stack_pattern is None or fnmatch.fnmatchcase(stack, self.stack_pattern)
+        return self.stack_pattern is None or glob_matches(stack, self.stack_pattern)
 
     def matches(self, finding: Finding) -> bool:
         if finding.check_id != self.check or not self.covers_stack(finding.stack):
@@ -206,7 +214,7 @@ class Suppression:
         if not finding.address and not finding.construct_path:  # stack-wide finding
             return self.pattern == "*"
         return any(
-            fnmatch.fnmatchcase(candidate, self.pattern)
+            glob_matches(candidate, self.pattern)
             for candidate in (finding.construct_path, finding.address)
             if candidate
         )
@@ -221,12 +229,12 @@ class Suppression:
         return "*"
 
     def meant_for(self, stacks: Iterable[str]) -> set[str]:
-        return {stack for stack in stacks if fnmatch.fnmatchcase(stack, self.stack_scope)}
+        return {stack for stack in stacks if glob_matches(stack, self.stack_scope)}
 
     @property
     def for_previews(self) -> bool:
         """Whether the entry may be meant for preview stacks, which come and go with branches."""
-        return self.stack_scope.startswith(PREVIEW_PREFIX) or fnmatch.fnmatchcase(PREVIEW_PREFIX + "x", self.stack_scope)
+        return self.stack_scope.startswith(PREVIEW_PREFIX) or glob_matches(PREVIEW_PREFIX + "x", self.stack_scope)
 
 
 def load_suppressions(path: Path | None = None) -> list[Suppression]:

@@ -181,6 +181,15 @@ def test_an_address_glob_suppresses_and_checkov_findings_are_treated_alike(tmp_p
     assert problems == [] and findings[0].status is Status.SUPPRESSED
 
 
+def test_brackets_in_a_target_are_literal_so_an_indexed_construct_path_matches_as_written(tmp_path):
+    indexed = _finding(address="digitalocean_droplet.pool0_ab12", construct_path="production/pool[0]/droplet")
+    other = _finding(address="digitalocean_droplet.pool0_cd34", construct_path="production/pool0/droplet")
+    for target in ("production/pool[0]/droplet", "production/pool[0]/*"):
+        suppressions = _suppressions(tmp_path, _entry(target=target))
+        findings, problems = apply_suppressions([indexed, other], suppressions, KNOWN, TODAY)
+        assert [f.status for f in findings] == [Status.SUPPRESSED, Status.FAILED] and problems == []
+
+
 def test_a_glob_that_misses_leaves_the_finding_failed(tmp_path):
     suppressions = _suppressions(tmp_path, _entry(target="production/firewalls/app"))
     findings, problems = apply_suppressions([_finding()], suppressions, KNOWN, TODAY)
