@@ -56,6 +56,9 @@ def _print(text: str) -> None:
 def write_output(text: str, output: Path | None, inputs: Iterable[Path | None] = ()) -> None:
     """Print, or write atomically: a failed run never leaves a half-written report behind, and a
     report never replaces one of the run's own `inputs` (a stack, the suppressions, the plan)."""
+    # A stack or file named by bytes that are not UTF-8 reaches the report as lone surrogates, which no
+    # UTF-8 stream can carry; written as "\udcff" (in JSON reports the very same escape) the report stays text.
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     if output is None:
         _print(text)
         return

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections import Counter
 from pathlib import PurePosixPath, PureWindowsPath
@@ -165,7 +166,8 @@ def artifact_uri(file: str) -> str:
     path = PureWindowsPath(file) if "\\" in file else PurePosixPath(file)
     if path.is_absolute():
         return path.as_uri()
-    return quote(path.as_posix(), safe="/")
+    # The bytes of the name, as as_uri() takes them: a name that is not UTF-8 is percent-encoded as it is on disk.
+    return quote(os.fsencode(path.as_posix()), safe="/")
 
 
 def _fingerprints(findings: list[Finding]) -> list[str]:

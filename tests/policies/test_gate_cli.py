@@ -4,6 +4,7 @@ suppressions on Checkov's findings too, and failing closed."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import jsonschema
 import pytest
 
 from policies.findings import Status
+from policies.reports import FORMATS
 from tests.conftest import ROOT, run_env
 
 DATA = Path(__file__).parent / "data"
@@ -363,6 +365,25 @@ def test_bad_suppressions_file_exits_2(tmp_path):
     sup.write_text('[[suppression]]\ncheck = "CKV_DIO_4"\ntarget = "*"\nexpires = 2099-01-01\n')
     proc = gate("check", str(INSECURE), "--suppressions", str(sup), tmp_path=tmp_path)
     assert proc.returncode == 2 and "reason" in proc.stderr and str(sup) in proc.stderr
+
+
+def test_a_stack_named_by_bytes_that_are_not_utf8_is_reported_without_a_traceback(tmp_path):
+    name = os.fsdecode(b"x\xff")  # "x\udcff": the undecodable byte as a lone surrogate
+    shutil.copy(INSECURE, written(tmp_path / "out" / "stacks" / name / "cdk.tf.json", "").parent)
+    stack = f"out/stacks/{name}/cdk.tf.json"  # relative, so SARIF writes a URI reference of its own
+    for fmt in FORMATS:
+        # standard output that takes only UTF-8 (a UTF-8 locale), and a file
+        proc = gate("check", stack, "--format", fmt, tmp_path=tmp_path, cwd=tmp_path, PYTHONPATH=ROOT,
+                    PYTHONIOENCODING="utf-8")
+        assert (proc.returncode, proc.stderr) == (1, ""), fmt
+        report = tmp_path / f"report.{fmt}"
+        proc = gate("check", stack, "--format", fmt, "--output", str(report), tmp_path=tmp_path, cwd=tmp_path,
+                    PYTHONPATH=ROOT)
+        assert (proc.returncode, proc.stderr) == (1, "") and report.read_text(encoding="utf-8"), fmt
+    assert {f["stack"] for f in json.loads((tmp_path / "report.json").read_text())["findings"]} == {name}
+    log = json.loads((tmp_path / "report.sarif").read_text())
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in log["runs"][0]["results"]}
+    assert uris == {"out/stacks/x%FF/cdk.tf.json"}
 
 
 def test_output_is_not_half_written(tmp_path):
