@@ -6,6 +6,7 @@ The text format alone takes presentation options (colour, passed findings), beca
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -20,6 +21,17 @@ STACKLESS_LABEL = "(all stacks)"
 
 _STATUS_ORDER = {Status.FAILED: 0, Status.SUPPRESSED: 1, Status.PASSED: 2}
 _SEVERITY_ORDER = {severity: rank for rank, severity in enumerate(Severity)}  # Severity lists critical first
+
+
+# C0 (ESC starts terminal escape sequences; line breaks could forge a report line), DEL and C1 (0x9b is CSI);
+# not tab, which rich expands.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    """`text` with each control character shown as its Python escape, e.g. ESC as "\\x1b" (here, not in the
+    text format's module, so the markdown report can use it without loading rich)."""
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def stack_label(stack: str) -> str:

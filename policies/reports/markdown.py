@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 
 from policies.findings import Finding, Status
-from policies.reports import GateResult, stack_label
+from policies.reports import GateResult, stack_label, visible
 
 MAX_ROWS = 150
 MAX_CHARS = 65_536
@@ -45,8 +45,10 @@ def render(result: GateResult) -> str:
 def escape(text: str) -> str:
     """Make text safe inside a GFM table cell: pipes end cells, line breaks end rows, '<' opens HTML."""
     text = text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
-    # splitlines() knows every line ending CommonMark does ("\n", "\r\n", a lone "\r"), and Unicode's
-    return "<br>".join(text.splitlines())
+    # splitlines() knows every line ending CommonMark does ("\n", "\r\n", a lone "\r"), and Unicode's;
+    # other control characters (ESC...) are shown as escapes, as in the text report, since this report is
+    # also printed in CI logs, where a name from a file must not drive the terminal.
+    return "<br>".join(visible(line) for line in text.splitlines())
 
 
 def code(text: str) -> str:
@@ -54,7 +56,7 @@ def code(text: str) -> str:
     if not text:
         return ""
     # GFM splits cells on pipes even inside code spans; a code span shows a line ending as a space anyway.
-    text = " ".join(text.replace("|", "\\|").splitlines())
+    text = " ".join(visible(line) for line in text.replace("|", "\\|").splitlines())
     fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
     return f"{fence} {text} {fence}" if "`" in text else f"{fence}{text}{fence}"
 

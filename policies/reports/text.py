@@ -9,14 +9,13 @@ and with its control characters escaped, so a hand-written file cannot move the 
 from __future__ import annotations
 
 import io
-import re
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from policies.findings import Finding, Severity, Status
-from policies.reports import GateResult, stack_label
+from policies.reports import GateResult, stack_label, visible
 
 DEFAULT_WIDTH = 160
 
@@ -29,9 +28,6 @@ _SEVERITY_STYLE = {
 }
 _STATUS_LABEL = {Status.FAILED: "FAIL", Status.SUPPRESSED: "SUPPRESSED", Status.PASSED: "PASS"}
 _STATUS_STYLE = {Status.FAILED: "bold red", Status.SUPPRESSED: "yellow", Status.PASSED: "green"}
-# C0 (ESC starts terminal escape sequences; line breaks could forge a report line), DEL and C1 (0x9b is CSI);
-# not tab, which rich expands.
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 
 def render(result: GateResult, *, color: bool = False, show_passed: bool = False, width: int = DEFAULT_WIDTH) -> str:
@@ -104,8 +100,3 @@ def _gate_summary(result: GateResult) -> Text:
         f": {result.stack_count()} stack(s), {counts[Status.FAILED]} failed, "
         f"{counts[Status.SUPPRESSED]} suppressed, {counts[Status.PASSED]} passed, {len(result.errors)} error(s)",
     )
-
-
-def visible(text: str) -> str:
-    """`text` with each control character shown as its Python escape, e.g. ESC as "\\x1b"."""
-    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)

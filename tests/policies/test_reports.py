@@ -400,6 +400,16 @@ def test_markdown_escape_handles_newlines_and_html():
     assert markdown.escape("a|b\n<script>") == "a\\|b<br>&lt;script>"
 
 
+def test_markdown_shows_control_characters_from_the_input_as_escapes():
+    """The comment is also printed in CI logs: a construct path must not drive the terminal there."""
+    nasty = _finding(address="digitalocean_firewall.a\x1b[2K", construct_path="prod/fw\x9b1A",
+                     message="m\x1b[31m\x01", stack="prod\x07")
+    output = markdown.render(GateResult(findings=[nasty], stacks=["prod\x07"], errors=["x\x1b[1A.json"]))
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", output)
+    assert "`digitalocean_firewall.a\\x1b[2K`" in output and "prod/fw\\x9b1A" in output
+    assert "m\\x1b[31m\\x01" in output and "prod\\x07" in output and "x\\x1b[1A.json" in output
+
+
 def test_markdown_appends_the_cost_section_and_lists_errors():
     output = markdown.render(_result(errors=["x.json: not | JSON"], cost_markdown="### Cost\n\n$12"))
     assert "- x.json: not \\| JSON" in output
