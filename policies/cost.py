@@ -28,6 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from policies.findings import Finding, Severity, Status, location
+from policies.reports.text import visible
 from policies.pricing import MAX_BUDGET_USD, PriceTable, current_price_table
 from policies.secrets import literal_bool
 from policies.stack_document import Resource, StackDocument
@@ -767,7 +768,16 @@ def _env_label(env: EnvironmentDiff) -> str:
 
 def _console() -> tuple[Console, io.StringIO]:
     out = io.StringIO()
-    return Console(file=out, width=120, no_color=True, highlight=False, emoji=False, force_terminal=False), out
+    # markup=False: names and slugs come from the stack file, and "[/x]" in one is text, not a rich tag
+    # (read as markup it raised a traceback or vanished); _cells() escapes their control characters.
+    return Console(file=out, width=120, no_color=True, highlight=False, emoji=False, force_terminal=False,
+                   markup=False), out
+
+
+def _cells(*texts: str) -> list[str]:
+    """Table cells and lines for the terminal: a control character from the input (ESC could move the
+    cursor or erase a line in a CI log) is shown as its escape, as in the gate's text report."""
+    return [visible(text) for text in texts]
 
 
 def render_text(report: Report, *, detail: bool = True) -> str:
@@ -778,52 +788,53 @@ def render_text(report: Report, *, detail: bool = True) -> str:
         summary = Table("Environment", "Before", "After", "Delta", "Budget", "% of budget", box=box.SIMPLE,
                         title="Estimated monthly cost change")
         for env in report.environments:
-            summary.add_row(_env_label(env), *_env_cells(env))
+            summary.add_row(*_cells(_env_label(env), *_env_cells(env)))
         summary.add_row("Total", *_total_cells(report)[:2], _signed(report.delta), "", "")
         console.print(summary)
         for env in report.environments:
             if not env.changes:
                 continue
-            table = Table("Resource", "Change", "Before", "After", "Delta", box=box.SIMPLE, title=env.label,
-                          title_justify="left")
+            table = Table("Resource", "Change", "Before", "After", "Delta", box=box.SIMPLE,
+                          title=visible(env.label), title_justify="left")
             table.columns[0].no_wrap = True
             for ch in env.changes:
-                table.add_row(ch.address, _change_text(ch), _amount_or_unknown(ch.before),
-                              _amount_or_unknown(ch.after), _signed(ch.delta))
+                table.add_row(*_cells(ch.address, _change_text(ch), _amount_or_unknown(ch.before),
+                                      _amount_or_unknown(ch.after), _signed(ch.delta)))
             console.print(table)
         if not report.complete:
             console.print(_DIFF_UNKNOWN_NOTE)
-        console.print(_price_note(report))
+        console.print(visible(_price_note(report)))
         return out.getvalue()
 
     summary = Table("Environment", "Stack", "Total", "Budget", "% of budget", "Status", box=box.SIMPLE,
                     title="Estimated monthly cost")
     for cost in report:
-        summary.add_row(cost.environment, cost.stack, _usd(cost.total), _usd(cost.budget_usd),
-                        _percent(cost.total, cost.budget_usd), _status(cost))
+        summary.add_row(*_cells(cost.environment, cost.stack, _usd(cost.total), _usd(cost.budget_usd),
+                                _percent(cost.total, cost.budget_usd), _status(cost)))
     console.print(summary)
     for cost in report if detail else []:
         table = Table("Resource", "Role", "Description", "Qty", "Monthly", "Note", box=box.SIMPLE,
-                      title=f"{cost.environment} ({cost.file})", title_justify="left")
+                      title=visible(f"{cost.environment} ({cost.file})"), title_justify="left")
         table.columns[0].no_wrap = True
         for line in cost.lines:
             if line.priced and line.monthly == ZERO:
                 continue
-            table.add_row(line.address, line.role, line.description, str(line.quantity),
-                          _usd(line.monthly) if line.priced else f"{_usd(line.monthly)} ?", line.note)
+            table.add_row(*_cells(line.address, line.role, line.description, str(line.quantity),
+                                  _usd(line.monthly) if line.priced else f"{_usd(line.monthly)} ?", line.note))
         table.add_section()
         table.add_row("Total", "", "", "", _usd(cost.total), "")
         console.print(table)
-        roles = Table("Role", "Monthly", box=box.SIMPLE, title=f"{cost.environment} by role", title_justify="left")
+        roles = Table("Role", "Monthly", box=box.SIMPLE, title=visible(f"{cost.environment} by role"),
+                      title_justify="left")
         for role, subtotal in cost.by_role.items():
             if subtotal == ZERO:
                 continue
-            roles.add_row(role, _usd(subtotal))
+            roles.add_row(*_cells(role, _usd(subtotal)))
         console.print(roles)
         for f in cost.findings:
             if f.check_id == UNKNOWN_CHECK:
-                console.print(f"  {UNKNOWN_CHECK} {f.address}: {f.message}")
-    console.print(_price_note(report))
+                console.print(visible(f"  {UNKNOWN_CHECK} {f.address}: {f.message}"))
+    console.print(visible(_price_note(report)))
     return out.getvalue()
 
 

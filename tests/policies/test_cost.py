@@ -489,3 +489,20 @@ def test_price_note_credits_an_override_beside_the_default_table(tmp_path, price
     assert ("<sub>Monthly list prices in USD as of 2026-11-27, before tax, credits and transfer overage "
             "(policies/price_table.toml).</sub>") in render_markdown(plain)
     assert json.loads(render_json(plain))["stacks"][0]["price_table"].keys() == {"source", "retrieved"}
+
+
+def test_text_shows_names_from_the_stack_as_text_not_markup(prices):
+    """A size, role or environment name is text: "[/x]" read as rich markup raised a traceback, and ESC
+    reached the terminal."""
+    def odd_names(raw):
+        raw["//"]["hub"]["environment"] = "prod[i]"
+        db = raw["resource"]["digitalocean_droplet"]["db"]
+        db["size"] = "s-[/x]"
+        db["tags"] = ["role:[bold]db"]
+        raw["resource"]["digitalocean_droplet"]["cache"]["size"] = "s-\x1b[2Jred"
+    costs = estimate_many([_with(odd_names)], prices)
+    for text in (render_text(costs), render_text(costs, detail=False), render_text(diff([], costs))):
+        assert "prod[i]" in text and "\x1b" not in text
+    text = render_text(costs)
+    assert "s-[/x] (price unknown)" in text and "[bold]db " in text
+    assert "HUB_COST_2 digitalocean_droplet.cache: Droplet size 's-\\x1b[2Jred' is not in the price table" in text
