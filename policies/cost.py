@@ -28,8 +28,10 @@ from rich.console import Console
 from rich.table import Table
 
 from policies.findings import Finding, Severity, Status, location
-from policies.reports.text import visible
 from policies.pricing import MAX_BUDGET_USD, PriceTable, current_price_table
+from policies.reports.markdown import code as markdown_code
+from policies.reports.markdown import escape as markdown_escape
+from policies.reports.text import visible
 from policies.secrets import literal_bool
 from policies.stack_document import Resource, StackDocument
 
@@ -939,8 +941,10 @@ def render_json(report: Report) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+# The gate's own Markdown helpers: a pipe in a name must not end a table cell (not even inside a code span,
+# where GFM still splits on it), a backtick must not end an address's code span early, and '<' must not
+# open HTML in the comment.
+_md = markdown_escape
 
 
 def render_markdown(report: Report) -> str:
@@ -960,11 +964,11 @@ def render_markdown(report: Report) -> str:
             out += ["", f"### {_md(env.label)}", "", "| Resource | Change | Before | After | Delta |",
                     "|---|---|---:|---:|---:|"]
             for ch in env.changes:
-                out.append(f"| `{ch.address}` | {_md(_change_text(ch))} | {_amount_or_unknown(ch.before)} | "
-                           f"{_amount_or_unknown(ch.after)} | {_signed(ch.delta)} |")
+                out.append(f"| {markdown_code(ch.address)} | {_md(_change_text(ch))} | "
+                           f"{_amount_or_unknown(ch.before)} | {_amount_or_unknown(ch.after)} | {_signed(ch.delta)} |")
         if not report.complete:
             out += ["", _DIFF_UNKNOWN_NOTE.replace("Price unknown", "**Price unknown**", 1)]
-        out += ["", f"<sub>{_price_note(report)}</sub>", ""]
+        out += ["", f"<sub>{_md(_price_note(report))}</sub>", ""]
         return "\n".join(out)
 
     out += ["## Estimated monthly cost", "",
@@ -981,12 +985,12 @@ def render_markdown(report: Report) -> str:
         out += ["", "| Resource | Role | Description | Qty | Monthly |", "|---|---|---|---:|---:|"]
         for line in cost.lines:
             amount = _usd(line.monthly) if line.priced else f"{_usd(line.monthly)} (unknown)"
-            out.append(f"| `{line.address}` | {_md(line.role)} | {_md(line.description)} | {line.quantity} "
-                       f"| {amount} |")
+            out.append(f"| {markdown_code(line.address)} | {_md(line.role)} | {_md(line.description)} | "
+                       f"{line.quantity} | {amount} |")
         out += ["", "</details>"]
     unknown = [f for cost in report for f in cost.findings if f.check_id == UNKNOWN_CHECK]
     if unknown:
         out += ["", "**Price unknown** (totals above are lower bounds):"]
-        out += [f"- {_md(f.stack)} `{f.address}`: {_md(f.message)}" for f in unknown]
-    out += ["", f"<sub>{_price_note(report)}</sub>", ""]
+        out += [f"- {_md(f.stack)} {markdown_code(f.address)}: {_md(f.message)}" for f in unknown]
+    out += ["", f"<sub>{_md(_price_note(report))}</sub>", ""]
     return "\n".join(out)

@@ -506,3 +506,19 @@ def test_text_shows_names_from_the_stack_as_text_not_markup(prices):
     text = render_text(costs)
     assert "s-[/x] (price unknown)" in text and "[bold]db " in text
     assert "HUB_COST_2 digitalocean_droplet.cache: Droplet size 's-\\x1b[2Jred' is not in the price table" in text
+
+
+def test_markdown_keeps_pipes_and_backticks_in_names_inside_their_cell(prices):
+    """A pipe in an address split its cell even inside backticks (GFM), and a backtick ended the code span."""
+    def odd_names(raw):
+        raw["//"]["hub"]["environment"] = "prod|<b>"
+        droplets = raw["resource"]["digitalocean_droplet"]
+        droplets["db|x`y"] = droplets.pop("db")
+    costs = estimate_many([_with(odd_names)], prices)
+    md = render_markdown(costs)
+    assert "| prod\\|&lt;b> | $188.30 | $400.00 | 47.1 % | within budget |" in md
+    assert "<summary>prod\\|&lt;b>: $188.30 per month</summary>" in md
+    assert "| `` digitalocean_droplet.db\\|x`y `` | db | g-2vcpu-8gb + daily backups | 1 | $81.90 |" in md
+    change = render_markdown(diff([], costs))
+    assert "| `` digitalocean_droplet.db\\|x`y `` | added: g-2vcpu-8gb + daily backups | $0.00 | $81.90 | +$81.90 |" in change
+    assert "### prod\\|&lt;b> (production)" in change
