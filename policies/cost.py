@@ -378,6 +378,9 @@ class _StackEstimator:
         counts = {res.address: self._quantity(res, report=False) for res in ordered}
         payer = next((r for r in ordered if counts[r.address][1] and counts[r.address][0] > 0),
                      next((r for r in ordered if not counts[r.address][1]), None))
+        # With a payer sure to exist, the other buckets add $0 however many instances they make: an unknown
+        # count there is no unknown price (and no HUB_COST_2 finding).
+        payer_sure = payer is not None and counts[payer.address][1]
         for res in ordered:
             quantity = counts[res.address][0]
             if res is payer:
@@ -387,7 +390,8 @@ class _StackEstimator:
             elif quantity == 0:
                 self._add(res, "Spaces bucket", ZERO, note="count 0 makes no bucket")
             else:
-                self._add(res, "Spaces bucket", ZERO, note=f"covered by the Spaces subscription on {payer.address}")
+                self._add(res, "Spaces bucket", ZERO, note=f"covered by the Spaces subscription on {payer.address}",
+                          count_matters=not payer_sure)
 
     def uptime_checks(self, checks: list[Resource]) -> None:
         """The free allowance counts check instances. Known counts take it first (by address), so their

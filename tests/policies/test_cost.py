@@ -522,3 +522,16 @@ def test_markdown_keeps_pipes_and_backticks_in_names_inside_their_cell(prices):
     change = render_markdown(diff([], costs))
     assert "| `` digitalocean_droplet.db\\|x`y `` | added: g-2vcpu-8gb + daily backups | $0.00 | $81.90 | +$81.90 |" in change
     assert "### prod\\|&lt;b> (production)" in change
+
+
+def test_bucket_of_unknown_count_beside_a_sure_subscription_is_no_unknown_price(prices):
+    """The subscription is paid on a bucket sure to exist; more buckets, however many, add $0."""
+    def buckets(raw):
+        raw["resource"]["digitalocean_spaces_bucket"] = {"a": {"region": "fra1"}, "b": {"for_each": "${var.b}"},
+                                                         "c": {"count": "${var.n}"}}
+    cost = estimate_stack(_with(buckets), prices)
+    assert not _findings(cost, "HUB_COST_2") and cost.complete
+    assert _line(cost, "digitalocean_spaces_bucket.a").monthly == D("5.00")
+    assert [(line.monthly, line.priced) for line in cost.lines if line.address.endswith((".b", ".c"))] == [
+        (D("0.00"), True), (D("0.00"), True)]
+    assert cost.total == D("188.30")
