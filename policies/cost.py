@@ -240,7 +240,14 @@ class _StackEstimator:
             return _TYPE_ROLES[res.type]
         return "edge" if res.type.startswith("cloudflare_") else "platform"
 
+    @staticmethod
+    def _makes_none(res: Resource) -> bool:
+        """A literal count of 0: no instance, so exactly $0 whatever its price would be."""
+        return "for_each" not in res.attrs and _literal_int(res.attrs.get("count")) == 0
+
     def _unknown(self, res: Resource, message: str, fix: str) -> None:
+        if self._makes_none(res):
+            return  # nothing is created, so nothing is left out of the total
         self.findings.append(
             Finding(
                 check_id=UNKNOWN_CHECK,
@@ -275,6 +282,9 @@ class _StackEstimator:
         """One line; `monthly` for pooled prices that are not unit times quantity, `count_matters` False for
         free types, whose amount no number of instances changes."""
         quantity, known = self._quantity(res, report=count_matters)
+        if known and quantity == 0 and not priced:
+            # count 0 makes nothing: $0 is exact even where the unit price is unknown
+            priced, note = True, note or "count 0 makes no instance"
         unit = _money(unit)
         if monthly is None:
             # unit is already in cents, and times 1 it stays exactly that Decimal: skip rounding again

@@ -535,3 +535,23 @@ def test_bucket_of_unknown_count_beside_a_sure_subscription_is_no_unknown_price(
     assert [(line.monthly, line.priced) for line in cost.lines if line.address.endswith((".b", ".c"))] == [
         (D("0.00"), True), (D("0.00"), True)]
     assert cost.total == D("188.30")
+
+
+def test_literal_count_zero_makes_nothing_so_an_unknown_price_is_no_finding(prices):
+    def disabled(raw):
+        res = raw["resource"]
+        res["digitalocean_droplet"]["db"].update(size="s-99vcpu-1tb", count=0)
+        res["digitalocean_droplet"]["cache"].update(backups="${var.backups}", count="0")
+        res["digitalocean_volume"]["db_data"].update(size="${var.gb}", count=0)
+        res["digitalocean_database_cluster"] = {"pg": {"count": 0}}
+    cost = estimate_stack(_with(disabled), prices)
+    assert not _findings(cost, "HUB_COST_2") and cost.complete
+    db = _line(cost, "digitalocean_droplet.db")
+    assert (db.quantity, db.monthly, db.priced, db.note) == (0, D("0.00"), True, "count 0 makes no instance")
+    assert cost.total == D("188.30") - D("81.90") - D("14.40") - D("10.00")
+
+    def one(raw):  # one instance again: the unknown price is a finding again
+        disabled(raw)
+        raw["resource"]["digitalocean_droplet"]["db"]["count"] = 1
+    assert [f.address for f in _findings(estimate_stack(_with(one), prices), "HUB_COST_2")] == [
+        "digitalocean_droplet.db"]
