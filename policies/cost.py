@@ -107,6 +107,31 @@ def _literal_int(value: Any) -> int | None:
     return None
 
 
+# How CDKTF writes a literal list iterator: `TerraformIterator.from_list(["a", "b"])` -> "${toset([\"a\", \"b\"])}".
+_TOSET_LITERAL = re.compile(r"^\$\{toset\((\[.*\])\)\}$", re.DOTALL)
+
+
+def _for_each_instances(value: Any) -> int | None:
+    """How many instances a literal for_each makes, else None: an object makes one per key (CDKTF writes
+    `from_map` so), a toset() of string literals one per distinct string. A key or string holding a template
+    (`${`, `%{`) is only known at plan time, and so is everything else."""
+    if isinstance(value, dict):
+        keys = list(value)
+    elif isinstance(value, str) and (m := _TOSET_LITERAL.match(value)):
+        try:
+            keys = json.loads(m.group(1))
+        except ValueError:  # not a plain list of literals (a call, a reference)
+            return None
+        if not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
+            return None
+        keys = list(set(keys))  # toset: a repeated string is one instance
+    else:
+        return None
+    if any("${" in k or "%{" in k for k in keys) or len(keys) > MAX_QUANTITY:
+        return None
+    return len(keys)
+
+
 def _block(value: Any) -> dict[str, Any]:
     """A nested block: Terraform JSON allows an object or a list of one object."""
     if isinstance(value, list) and value and isinstance(value[0], dict):
@@ -240,10 +265,9 @@ class _StackEstimator:
             return _TYPE_ROLES[res.type]
         return "edge" if res.type.startswith("cloudflare_") else "platform"
 
-    @staticmethod
-    def _makes_none(res: Resource) -> bool:
-        """A literal count of 0: no instance, so exactly $0 whatever its price would be."""
-        return "for_each" not in res.attrs and _literal_int(res.attrs.get("count")) == 0
+    def _makes_none(self, res: Resource) -> bool:
+        """A literal count of 0 (or an empty for_each): no instance, so exactly $0 whatever its price would be."""
+        return self._quantity(res, report=False) == (0, True)
 
     def _unknown(self, res: Resource, message: str, fix: str) -> None:
         if self._makes_none(res):
@@ -260,8 +284,12 @@ class _StackEstimator:
         )
 
     def _quantity(self, res: Resource, report: bool = True) -> tuple[int, bool]:
-        """How many instances `count` makes; (1, False) when it is not a literal number (a finding if `report`)."""
+        """How many instances `count` or `for_each` makes; (1, False) when that is not literal (a finding if
+        `report`)."""
         if "for_each" in res.attrs:
+            instances = _for_each_instances(res.attrs["for_each"])
+            if instances is not None:
+                return instances, True
             if report:
                 self._unknown(res, "for_each makes an unknown number of instances; the estimate prices one",
                               "Use a literal count, or price the instances by hand and suppress this finding.")
@@ -283,8 +311,8 @@ class _StackEstimator:
         free types, whose amount no number of instances changes."""
         quantity, known = self._quantity(res, report=count_matters)
         if known and quantity == 0 and not priced:
-            # count 0 makes nothing: $0 is exact even where the unit price is unknown
-            priced, note = True, note or "count 0 makes no instance"
+            # count 0 (or an empty for_each) makes nothing: $0 is exact even where the unit price is unknown
+            priced, note = True, note or "makes no instance"
         unit = _money(unit)
         if monthly is None:
             # unit is already in cents, and times 1 it stays exactly that Decimal: skip rounding again

@@ -547,7 +547,7 @@ def test_literal_count_zero_makes_nothing_so_an_unknown_price_is_no_finding(pric
     cost = estimate_stack(_with(disabled), prices)
     assert not _findings(cost, "HUB_COST_2") and cost.complete
     db = _line(cost, "digitalocean_droplet.db")
-    assert (db.quantity, db.monthly, db.priced, db.note) == (0, D("0.00"), True, "count 0 makes no instance")
+    assert (db.quantity, db.monthly, db.priced, db.note) == (0, D("0.00"), True, "makes no instance")
     assert cost.total == D("188.30") - D("81.90") - D("14.40") - D("10.00")
 
     def one(raw):  # one instance again: the unknown price is a finding again
@@ -555,3 +555,22 @@ def test_literal_count_zero_makes_nothing_so_an_unknown_price_is_no_finding(pric
         raw["resource"]["digitalocean_droplet"]["db"]["count"] = 1
     assert [f.address for f in _findings(estimate_stack(_with(one), prices), "HUB_COST_2")] == [
         "digitalocean_droplet.db"]
+
+
+def test_literal_for_each_is_counted_as_cdktf_writes_it(prices):
+    """from_map writes an object (one instance per key), from_list a toset() of strings (one per distinct
+    string); only a for_each known at plan time alone prices one instance and is a finding."""
+    def for_each(raw):
+        res = raw["resource"]
+        res["digitalocean_droplet"]["app_blue"].pop("count")
+        res["digitalocean_droplet"]["app_blue"]["for_each"] = '${toset(["a", "b", "c", "a"])}'
+        res["digitalocean_volume"]["db_data"]["for_each"] = {"x": {"gb": 1}, "y": {"gb": 2}}
+        res["digitalocean_droplet"]["db"]["for_each"] = {}
+        res["digitalocean_reserved_ip"]["spare"]["for_each"] = {"${var.k}": 1}
+        res["digitalocean_loadbalancer"]["lb"]["for_each"] = "${toset(var.lbs)}"
+    cost = estimate_stack(_with(for_each), prices)
+    assert _line(cost, "digitalocean_droplet.app_blue")[5:8] == (3, D("24.00"), D("72.00"))
+    assert _line(cost, "digitalocean_volume.db_data")[5:8] == (2, D("10.00"), D("20.00"))
+    assert _line(cost, "digitalocean_droplet.db")[5:8] == (0, D("81.90"), D("0.00"))
+    assert sorted(f.address for f in _findings(cost, "HUB_COST_2")) == [
+        "digitalocean_loadbalancer.lb", "digitalocean_reserved_ip.spare"]
