@@ -29,6 +29,7 @@ from rich.table import Table
 
 from policies.findings import Finding, Severity, Status, location
 from policies.pricing import MAX_BUDGET_USD, PriceTable, current_price_table
+from policies.reports.markdown import MAX_CHARS as MARKDOWN_MAX_CHARS
 from policies.reports.markdown import code as markdown_code
 from policies.reports.markdown import escape as markdown_escape
 from policies.reports.text import visible
@@ -989,8 +990,38 @@ def render_json(report: Report) -> str:
 _md = markdown_escape
 
 
+# Kept free of detail sections for the text around them (headings, the "left out" notes, the price note).
+_MARKDOWN_FRAME_CHARS = 2_000
+
+
+def _fit(blocks: list[list[str]], room: int) -> tuple[list[str], int, int]:
+    """The lines of as many leading `blocks` as fit in `room` characters (a newline after each line), how
+    many that is, and the room left. Once one does not fit, later ones are left out too: the order stays."""
+    lines: list[str] = []
+    shown = 0
+    for block in blocks:
+        size = sum(len(line) + 1 for line in block)
+        if size > room:
+            break
+        lines += block
+        room -= size
+        shown += 1
+    return lines, shown, room
+
+
+def _left_out(count: int, what: str) -> list[str]:
+    if not count:
+        return []
+    return ["", f"… and {count} more {what}, left out to keep this comment within GitHub's limit of "
+                f"{MARKDOWN_MAX_CHARS:,} characters; `python -m policies cost --format text` shows all of them."]
+
+
 def render_markdown(report: Report) -> str:
-    """A pull-request comment: per-environment totals against budget, or before/after/delta."""
+    """A pull-request comment: per-environment totals against budget, or before/after/delta.
+
+    GitHub refuses a comment over MARKDOWN_MAX_CHARS, and one table of resources per stack passes that with
+    a few dozen previews: the summary table and the price note always stay, the sections of detail (and
+    the list of unknown prices) follow in order while they fit, and a note says how many were left out."""
     out: list[str] = []
     if isinstance(report, CostDiff):
         out += ["## Estimated monthly cost change", "",
@@ -1000,18 +1031,21 @@ def render_markdown(report: Report) -> str:
             out.append(f"| {_md(_env_label(env))} | " + " | ".join(_env_cells(env)) + " |")
         before, after, relative = _total_cells(report)
         out.append(f"| **Total** | {before} | {after} | **{_signed(report.delta)}**{relative} | | |")
+        tail = ["", _DIFF_UNKNOWN_NOTE.replace("Price unknown", "**Price unknown**", 1)] if not report.complete else []
+        tail += ["", f"<sub>{_md(_price_note(report))}</sub>", ""]
+        sections = []
         for env in report.environments:
             if not env.changes:
                 continue
-            out += ["", f"### {_md(env.label)}", "", "| Resource | Change | Before | After | Delta |",
-                    "|---|---|---:|---:|---:|"]
+            section = ["", f"### {_md(env.label)}", "", "| Resource | Change | Before | After | Delta |",
+                       "|---|---|---:|---:|---:|"]
             for ch in env.changes:
-                out.append(f"| {markdown_code(ch.address)} | {_md(_change_text(ch))} | "
-                           f"{_amount_or_unknown(ch.before)} | {_amount_or_unknown(ch.after)} | {_signed(ch.delta)} |")
-        if not report.complete:
-            out += ["", _DIFF_UNKNOWN_NOTE.replace("Price unknown", "**Price unknown**", 1)]
-        out += ["", f"<sub>{_md(_price_note(report))}</sub>", ""]
-        return "\n".join(out)
+                section.append(f"| {markdown_code(ch.address)} | {_md(_change_text(ch))} | "
+                               f"{_amount_or_unknown(ch.before)} | {_amount_or_unknown(ch.after)} | {_signed(ch.delta)} |")
+            sections.append(section)
+        room = MARKDOWN_MAX_CHARS - _MARKDOWN_FRAME_CHARS - sum(len(line) + 1 for line in out + tail)
+        shown_lines, shown, _ = _fit(sections, room)
+        return "\n".join(out + shown_lines + _left_out(len(sections) - shown, "environments' changed resources") + tail)
 
     out += ["## Estimated monthly cost", "",
             "| Environment | Total | Budget | % of budget | Status |",
@@ -1020,19 +1054,27 @@ def render_markdown(report: Report) -> str:
         status = f"**{_status(cost)}**" if cost.over_budget else _status(cost)
         out.append(f"| {_md(cost.environment)} | {_usd(cost.total)} | {_usd(cost.budget_usd)} | "
                    f"{_percent(cost.total, cost.budget_usd)} | {status} |")
+    tail = ["", f"<sub>{_md(_price_note(report))}</sub>", ""]
+    room = MARKDOWN_MAX_CHARS - _MARKDOWN_FRAME_CHARS - sum(len(line) + 1 for line in out + tail)
+    # The unknown prices say why a total is only a lower bound: they take the room before the details.
+    unknown = [[f"- {_md(f.stack)} {markdown_code(f.address)}: {_md(f.message)}"]
+               for cost in report for f in cost.findings if f.check_id == UNKNOWN_CHECK]
+    unknown_lines, unknown_shown, room = _fit(unknown, room)
+    sections = []
     for cost in report:
-        out += ["", f"<details><summary>{_md(cost.environment)}: {_usd(cost.total)} per month</summary>", "",
-                "| Role | Monthly |", "|---|---:|"]
-        out += [f"| {_md(role)} | {_usd(v)} |" for role, v in cost.by_role.items()]
-        out += ["", "| Resource | Role | Description | Qty | Monthly |", "|---|---|---|---:|---:|"]
+        section = ["", f"<details><summary>{_md(cost.environment)}: {_usd(cost.total)} per month</summary>", "",
+                   "| Role | Monthly |", "|---|---:|"]
+        section += [f"| {_md(role)} | {_usd(v)} |" for role, v in cost.by_role.items()]
+        section += ["", "| Resource | Role | Description | Qty | Monthly |", "|---|---|---|---:|---:|"]
         for line in cost.lines:
             amount = _usd(line.monthly) if line.priced else f"{_usd(line.monthly)} (unknown)"
-            out.append(f"| {markdown_code(line.address)} | {_md(line.role)} | {_md(line.description)} | "
-                       f"{line.quantity} | {amount} |")
-        out += ["", "</details>"]
-    unknown = [f for cost in report for f in cost.findings if f.check_id == UNKNOWN_CHECK]
+            section.append(f"| {markdown_code(line.address)} | {_md(line.role)} | {_md(line.description)} | "
+                           f"{line.quantity} | {amount} |")
+        section += ["", "</details>"]
+        sections.append(section)
+    shown_lines, shown, _ = _fit(sections, room)
+    out += shown_lines + _left_out(len(sections) - shown, "stacks' resource tables")
     if unknown:
         out += ["", "**Price unknown** (totals above are lower bounds):"]
-        out += [f"- {_md(f.stack)} {markdown_code(f.address)}: {_md(f.message)}" for f in unknown]
-    out += ["", f"<sub>{_md(_price_note(report))}</sub>", ""]
-    return "\n".join(out)
+        out += unknown_lines + _left_out(len(unknown) - unknown_shown, "unknown prices")
+    return "\n".join(out + tail)

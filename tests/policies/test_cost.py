@@ -574,3 +574,34 @@ def test_literal_for_each_is_counted_as_cdktf_writes_it(prices):
     assert _line(cost, "digitalocean_droplet.db")[5:8] == (0, D("81.90"), D("0.00"))
     assert sorted(f.address for f in _findings(cost, "HUB_COST_2")) == [
         "digitalocean_loadbalancer.lb", "digitalocean_reserved_ip.spare"]
+
+
+def test_markdown_stays_within_githubs_comment_limit(prices):
+    """With many previews one resource table per stack passed GitHub's 65,536 characters, and the comment
+    was refused: every total stays, the details follow while they fit, and a note says what was left out."""
+    from dataclasses import replace
+
+    from policies.reports.markdown import MAX_CHARS
+
+    def unknown_size(raw):
+        raw["resource"]["digitalocean_droplet"]["db"]["size"] = "s-99vcpu-1tb"
+    [one] = estimate_many([_with(unknown_size)], prices)
+    padded = [line._replace(description=line.description + " " + "x" * 300) for line in one.lines]
+    many = [replace(one, environment=f"preview-{i:03}", stack=f"preview-{i:03}", lines=padded) for i in range(60)]
+    md = render_markdown(many)
+    assert len(md) <= MAX_CHARS
+    assert all(f"| preview-{i:03} | $106.40 |" in md for i in range(60))
+    shown = md.count("<details>")
+    assert 0 < shown < 60
+    assert f"… and {60 - shown} more stacks' resource tables, left out to keep this comment within GitHub's limit" in md
+    assert md.rstrip().endswith("</sub>")
+
+    change = render_markdown(diff([], many))
+    assert len(change) <= MAX_CHARS
+    assert all(f"| preview-{i:03} (new; price unknown for some resources) | — | ≥ $106.40 |" in change for i in range(60))
+    shown = change.count("\n### preview-")
+    assert 0 < shown < 60 and f"… and {60 - shown} more environments' changed resources, left out" in change
+    assert "**Price unknown** for some resources" in change
+
+    few = render_markdown(many[:2])  # what fits is left whole, without a note
+    assert few.count("<details>") == 2 and "left out" not in few
