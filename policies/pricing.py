@@ -25,6 +25,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -41,8 +42,20 @@ _FROM_ENV = f" (from {PRICE_TABLE_ENV})"
 # The largest monthly budget anyone may declare: environments.toml refuses more, the gate reports more.
 MAX_BUDGET_USD = 10**12
 
-Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=4)]
-Percent = Annotated[Decimal, Field(ge=0, le=100)]
+
+def _number_not_text(value: Any) -> Any:
+    """TOML has numbers: a quoted "25" is a mistake to report, as everywhere else in the table, not a
+    price to read into it (pydantic's lax Decimal would take it)."""
+    if isinstance(value, str):
+        raise ValueError(f"expected a number, found the string {value!r}")
+    return value
+
+
+Number = BeforeValidator(_number_not_text)
+Money = Annotated[Decimal, Number, Field(ge=0, max_digits=12, decimal_places=4)]
+Percent = Annotated[Decimal, Number, Field(ge=0, le=100)]
+# Counts, GiB and dates: strict, so "2", 2.5 or "2026-11-27" (a string, not a TOML date) are reported.
+Count = Annotated[int, Field(ge=0, strict=True)]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 RegionSlug = Annotated[str, Field(pattern=r"^[a-z]{3}[0-9]$")]
 
@@ -57,16 +70,16 @@ class _Strict(BaseModel):
 
 class Meta(_Strict):
     source: Annotated[str, Field(min_length=1)]
-    retrieved: date
+    retrieved: Annotated[date, Field(strict=True)]
     currency: Literal["USD"]
     note: str = ""
 
 
 class DropletSize(_Strict):
     slug: Slug
-    vcpus: Annotated[int, Field(ge=1)]
-    memory_gb: Annotated[Decimal, Field(gt=0)]
-    disk_gb: Annotated[int, Field(ge=1)]
+    vcpus: Annotated[Count, Field(ge=1)]
+    memory_gb: Annotated[Decimal, Number, Field(gt=0)]
+    disk_gb: Annotated[Count, Field(ge=1)]
     price_monthly: Money
 
 
@@ -81,8 +94,8 @@ class Volumes(_Strict):
 
 class LoadBalancer(_Strict):
     per_size_unit_month: Money
-    default_size_units: Annotated[int, Field(ge=1)]
-    legacy_size_units: dict[Slug, Annotated[int, Field(ge=1)]]
+    default_size_units: Annotated[Count, Field(ge=1)]
+    legacy_size_units: dict[Slug, Annotated[Count, Field(ge=1)]]
 
 
 class ReservedIp(_Strict):
@@ -92,7 +105,7 @@ class ReservedIp(_Strict):
 
 class Spaces(_Strict):
     subscription_month: Money
-    included_storage_gib: Annotated[int, Field(ge=0)]
+    included_storage_gib: Count
 
 
 class Cloudflare(_Strict):
@@ -107,7 +120,7 @@ class Cloudflare(_Strict):
 
 
 class Monitoring(_Strict):
-    uptime_checks_free: Annotated[int, Field(ge=0)]
+    uptime_checks_free: Count
     uptime_check_month: Money
 
 
@@ -261,6 +274,8 @@ def _validate(
             else:
                 file = files[0]
             message = err["msg"].removeprefix("Value error, ")
+            if err["type"] in ("int_type", "date_type") and isinstance(err.get("input"), str):
+                message += f", found the string {err['input']!r} (TOML numbers and dates are written without quotes)"
             problems.append(f"{file}: {_field_name(loc, data, row_in_file)}: {message}")
         raise PriceTableError("\n".join(problems)) from None
     table._files = files

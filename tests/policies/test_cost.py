@@ -120,7 +120,7 @@ def test_bad_override_names_file_and_field(tmp_path):
     problems = str(err.value).splitlines()
     # the row as the override file numbers it, not its place in the merged table
     assert f"{override}: droplet_sizes[0] (slug 'c-2').price_monthly: Input should be greater than or equal to 0" in problems
-    assert f"{override}: load_balancer.per_size_unit_month: Input should be a valid decimal" in problems
+    assert f"{override}: load_balancer.per_size_unit_month: expected a number, found the string 'twelve'" in problems
     assert f"{override}: volume: Extra inputs are not permitted" in problems
     assert len(problems) == 3
 
@@ -605,3 +605,24 @@ def test_markdown_stays_within_githubs_comment_limit(prices):
 
     few = render_markdown(many[:2])  # what fits is left whole, without a note
     assert few.count("<details>") == 2 and "left out" not in few
+
+
+def test_quoted_numbers_and_dates_in_an_override_are_reported_not_read(tmp_path):
+    """Pydantic's lax mode read "42" as a price and "2027-01-01" as a date (while the report credited the
+    override with no date): a TOML string where a number or date belongs is a mistake to name."""
+    override = tmp_path / "quoted.toml"
+    override.write_text(
+        '[meta]\nretrieved = "2027-01-01"\n\n[volumes]\nper_gib_month = "0.1"\n\n[load_balancer]\n'
+        'default_size_units = 1.5\n\n[[droplet_sizes]]\nslug = "c-2"\nvcpus = "2"\nmemory_gb = 4\ndisk_gb = 25\n'
+        'price_monthly = "42"\n')
+    with pytest.raises(PriceTableError) as err:
+        load_price_table(override)
+    assert str(err.value).splitlines() == [
+        f"{override}: meta.retrieved: Input should be a valid date, found the string '2027-01-01' "
+        "(TOML numbers and dates are written without quotes)",
+        f"{override}: droplet_sizes[0] (slug 'c-2').vcpus: Input should be a valid integer, found the string '2' "
+        "(TOML numbers and dates are written without quotes)",
+        f"{override}: droplet_sizes[0] (slug 'c-2').price_monthly: expected a number, found the string '42'",
+        f"{override}: volumes.per_gib_month: expected a number, found the string '0.1'",
+        f"{override}: load_balancer.default_size_units: Input should be a valid integer",
+    ]
