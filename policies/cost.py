@@ -811,6 +811,14 @@ def _env_label(env: EnvironmentDiff) -> str:
     return env.label + (f" ({'; '.join(flags)})" if flags else "")
 
 
+def _grand_total(report: Sequence[StackCost]) -> tuple[Decimal, Decimal | None, bool]:
+    """All stacks together: the total, the sum of their budgets (None unless each declares one), and
+    whether every price was known (else the total is a lower bound)."""
+    budgets = [cost.budget_usd for cost in report]
+    budget = None if any(b is None for b in budgets) else sum(budgets, ZERO)
+    return sum((cost.total for cost in report), ZERO), budget, all(cost.complete for cost in report)
+
+
 def _console() -> tuple[Console, io.StringIO]:
     out = io.StringIO()
     # markup=False: names and slugs come from the stack file, and "[/x]" in one is text, not a rich tag
@@ -856,6 +864,10 @@ def render_text(report: Report, *, detail: bool = True) -> str:
     for cost in report:
         summary.add_row(*_cells(cost.environment, cost.stack, _usd(cost.total), _usd(cost.budget_usd),
                                 _percent(cost.total, cost.budget_usd), _status(cost)))
+    total, budget, complete = _grand_total(report)
+    summary.add_section()
+    summary.add_row("Total", "", _bound(_usd(total), complete), _usd(budget),
+                    _bound(_percent(total, budget), complete), "")
     console.print(summary)
     for cost in report if detail else []:
         table = Table("Resource", "Role", "Description", "Qty", "Monthly", "Note", box=box.SIMPLE,
@@ -963,6 +975,8 @@ def render_json(report: Report) -> str:
         data = {
             "kind": "cost_estimate",
             "currency": "USD",
+            "total_usd": _amount(_grand_total(report)[0]),  # all stacks together
+            "complete": _grand_total(report)[2],  # False: the total is a lower bound
             "stacks": [
                 {
                     "stack": cost.stack,
@@ -1054,6 +1068,9 @@ def render_markdown(report: Report) -> str:
         status = f"**{_status(cost)}**" if cost.over_budget else _status(cost)
         out.append(f"| {_md(cost.environment)} | {_usd(cost.total)} | {_usd(cost.budget_usd)} | "
                    f"{_percent(cost.total, cost.budget_usd)} | {status} |")
+    total, budget, complete = _grand_total(report)
+    out.append(f"| **Total** | **{_bound(_usd(total), complete)}** | {_usd(budget)} | "
+               f"{_bound(_percent(total, budget), complete)} | |")
     tail = ["", f"<sub>{_md(_price_note(report))}</sub>", ""]
     room = MARKDOWN_MAX_CHARS - _MARKDOWN_FRAME_CHARS - sum(len(line) + 1 for line in out + tail)
     # The unknown prices say why a total is only a lower bound: they take the room before the details.

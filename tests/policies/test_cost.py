@@ -4,6 +4,7 @@ policies/price_table.toml, so a wrong price, a wrong formula or a wrong rounding
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -626,3 +627,17 @@ def test_quoted_numbers_and_dates_in_an_override_are_reported_not_read(tmp_path)
         f"{override}: volumes.per_gib_month: expected a number, found the string '0.1'",
         f"{override}: load_balancer.default_size_units: Input should be a valid integer",
     ]
+
+
+def test_estimate_of_several_stacks_has_a_grand_total(prices):
+    """Per resource, per role, per environment, and the total of all of them (a lower bound when a price is unknown)."""
+    costs = estimate_many([_doc("production"), _doc("unknown_sizes")], prices)  # 188.30 + 60.00, budgets 400 + 50
+    md = render_markdown(costs)
+    assert "| **Total** | **≥ $248.30** | $450.00 | ≥ 55.2 % | |" in md
+    assert re.search(r"\n +Total +≥ \$248\.30 +\$450\.00 +≥ 55\.2 %", render_text(costs))
+    data = json.loads(render_json(costs))
+    assert (data["total_usd"], data["complete"]) == (248.3, False)
+
+    [foreign] = estimate_many([load_stack(DATA / "foreign.cdk.tf.json", name="foreign")], prices)  # no budget
+    assert "| **Total** | **$6.00** | — | — | |" in render_markdown([foreign])
+    assert json.loads(render_json([foreign]))["total_usd"] == 6.0
