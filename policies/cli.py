@@ -210,7 +210,7 @@ def cmd_plan(args) -> int:
     from policies import plan as plan_gate
     from policies.reports import GateResult, render
     from policies.reports.markdown import escape
-    from policies.reports.text import visible
+    from policies.reports import visible
 
     plan = plan_gate.load_plan(args.plan)
     allowances = plan_gate.load_allowances(args.allowances) if args.allowances else []
@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except (UsageError, GateInputError, PlanReadError, PriceTableError, SuppressionError) as exc:
-        from policies.reports.text import visible
+        from policies.reports import visible
 
         for line in str(exc).splitlines():
             print(f"error: {visible(line)}", file=sys.stderr)  # a name from a file must not drive the terminal

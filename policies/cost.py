@@ -32,7 +32,7 @@ from policies.pricing import MAX_BUDGET_USD, PriceTable, current_price_table
 from policies.reports.markdown import MAX_CHARS as MARKDOWN_MAX_CHARS
 from policies.reports.markdown import code as markdown_code
 from policies.reports.markdown import escape as markdown_escape
-from policies.reports.text import visible
+from policies.reports import visible
 from policies.secrets import literal_bool
 from policies.stack_document import Resource, StackDocument
 

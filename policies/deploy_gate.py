@@ -25,7 +25,7 @@ def override_reason() -> str | None:
     raw = os.environ.get(OVERRIDE_ENV)
     if raw is None:
         return None
-    from policies.reports.text import visible
+    from policies.reports import visible
 
     # One line, with control characters shown escaped: an ESC sequence must not hide the warning.
     reason = visible(" ".join(raw.split()))
