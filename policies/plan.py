@@ -46,7 +46,7 @@ from policies.cost import MAX_QUANTITY
 from policies.findings import Finding, Severity, Status
 from policies.input_files import NESTED_TOO_DEEPLY, display_path, json_type, parse_json, read_text
 from policies.pricing import PriceTable, current_price_table
-from policies.suppressions import MIN_REASON_WORDS, explains
+from policies.suppressions import MIN_REASON_WORDS, expiry_date, explains
 
 SUPPORTED_FORMAT_MAJOR = 1
 
@@ -282,6 +282,11 @@ class Allowance(BaseModel):
         if not explains(value):
             raise ValueError(f"must say why the destroy is intended, in at least {MIN_REASON_WORDS} words")
         return value.strip()
+
+    @field_validator("expires", mode="before")
+    @classmethod
+    def _expires(cls, value: Any) -> date:
+        return expiry_date(value)
 
     @field_validator("environment")
     @classmethod

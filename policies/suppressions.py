@@ -135,23 +135,28 @@ class SuppressionEntry(BaseModel):
     @field_validator("expires", mode="before")
     @classmethod
     def _expires(cls, value: Any) -> date:
-        # Stricter than pydantic's date parsing, which would also take Unix timestamps.
-        if isinstance(value, datetime):
-            raise ValueError("must be a date (YYYY-MM-DD), not a date-time")
-        if isinstance(value, date):
-            return value
-        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-            try:
-                return date.fromisoformat(value.strip())
-            except ValueError as exc:
-                raise ValueError(f"is not a real date: {exc}") from None
-        raise ValueError(f"must be an ISO date such as 2026-06-30, got {value!r}")
+        return expiry_date(value)
 
 
 class _SuppressionFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     suppression: list[SuppressionEntry] = []
+
+
+def expiry_date(value: Any) -> date:
+    """An `expires` value: a TOML date or an ISO date string. Stricter than pydantic's date parsing,
+    which would also take a number as a Unix timestamp. Shared with the plan gate's allowances."""
+    if isinstance(value, datetime):
+        raise ValueError("must be a date (YYYY-MM-DD), not a date-time")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError as exc:
+            raise ValueError(f"is not a real date: {exc}") from None
+    raise ValueError(f"must be an ISO date such as 2026-06-30, got {value!r}")
 
 
 def glob_matches(name: str, pattern: str) -> bool:

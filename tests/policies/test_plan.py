@@ -261,6 +261,11 @@ def test_allowance_file_errors_name_file_entry_and_field():
         ),
         ('[[allow_destroy]]\naddress = ""\nreason = "r"\nexpires = 2026-07-01\n', "field 'address'"),
         ('[[allow_destroy]\naddress = "x"\n', "not valid TOML"),
+        # a number is no date (pydantic alone would read it as a Unix timestamp), nor is a date-time
+        ('[[allow_destroy]]\naddress = "digitalocean_volume.x"\nreason = "restore from backup"\nexpires = 1798675200\n',
+         "field 'expires': must be an ISO date such as 2026-06-30, got 1798675200"),
+        ('[[allow_destroy]]\naddress = "digitalocean_volume.x"\nreason = "restore from backup"\n'
+         'expires = 2026-07-01T00:00:00\n', "field 'expires': must be a date (YYYY-MM-DD), not a date-time"),
         ('allow_destroy = "everything"\n', "allow_destroy: Input should be a valid list"),
     ],
 )
