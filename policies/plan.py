@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, Sequence
+from typing import Annotated, Any, Literal, NamedTuple, Sequence
 
 from pydantic import (
     BaseModel,
@@ -167,7 +167,7 @@ class PlanDocument(BaseModel):
     format_version: str
     resource_changes: list[ResourceChange] = []
     variables: dict[str, Any] = {}
-    errored: bool = False
+    errored: Annotated[bool, Field(strict=True)] = False  # Terraform writes a JSON boolean; "no" is no answer
 
 
 def parse_plan(raw: Any, file: str) -> PlanDocument:

@@ -325,6 +325,8 @@ def test_unusable_plan_files_are_rejected_with_file_and_problem(name, expected):
             "address": "digitalocean_droplet.db_1", "mode": "MANAGED", "type": "digitalocean_droplet", "name": "db_1",
             "change": {"actions": ["delete"]}}]},
          "resource_changes[0].mode: Input should be 'managed' or 'data'"),
+        # Terraform writes a boolean: "no" could mean either, so it is refused, not read as false
+        ({"format_version": "1.2", "resource_changes": [], "errored": "no"}, "errored: Input should be a valid boolean"),
     ],
 )
 def test_check_plan_validates_documents_it_did_not_load(document, expected):
