@@ -233,7 +233,8 @@ def cmd_plan(args) -> int:
     # A for_each key in an address may hold a line break, ESC, "|" or "<": one line each, shown, not obeyed.
     lines = [visible(line) for line in lines + [summary]]
     result = GateResult(findings=findings, stacks=sorted({f.stack for f in findings if f.stack}) or [args.plan.stem],
-                        cost_text="\n".join(lines), cost_markdown="\n".join(f"- {escape(line)}" for line in lines))
+                        cost_text="\n".join(lines), cost_markdown="\n".join(f"- {escape(line)}" for line in lines),
+                        cost_data=change.to_data())
     write_output(render(result, args.format), args.output, [args.plan, args.allowances, _price_override()])
     return EXIT_PASS if result.passed() else EXIT_FAIL
 

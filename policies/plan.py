@@ -686,6 +686,22 @@ class PlanCost:
             return "upper"
         return None
 
+    def to_data(self) -> dict[str, Any]:
+        """The numbers for a machine-readable report: amounts as strings of exact cents (monthly USD),
+        null where a price is unknown."""
+        def amount(value: Decimal | None) -> str | None:
+            return None if value is None else str(value)
+
+        return {
+            "currency": "USD",
+            "total_delta_usd": amount(self.total_delta),
+            "complete": self.complete,
+            "bound": self.bound,  # what an incomplete total is: "lower", "upper" or null (either way)
+            "changes": [{"address": c.address, "action": c.action, "before_usd": amount(c.before_usd),
+                         "after_usd": amount(c.after_usd), "delta_usd": amount(c.delta)} for c in self.changes],
+            "unknown": [{"address": u.address, "side": u.side, "detail": u.detail} for u in self.unknown],
+        }
+
 
 PRICED_TYPES = ("digitalocean_droplet", "digitalocean_volume", "digitalocean_loadbalancer",
                 "digitalocean_reserved_ip", "digitalocean_floating_ip")

@@ -52,6 +52,7 @@ class GateResult:
     errors: list[str] = field(default_factory=list)  # unusable-input messages; any error fails the gate
     cost_markdown: str | None = None  # optional extra section for the markdown report
     cost_text: str | None = None  # optional extra section for the text report
+    cost_data: dict | None = None  # optional numbers behind those sections, for the JSON report
 
     def passed(self) -> bool:
         return not self.errors and not any(f.failed for f in self.findings)

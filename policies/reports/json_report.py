@@ -18,7 +18,8 @@ Schema (version 1); keys are sorted in the output, lists are in report order:
           "message": str, "fix": str,
           "status": "failed" | "passed" | "suppressed",
           "source": "hub" | "checkov", "suppression_reason": str, "extra": {...}}, ...],
-      "cost": {"text": str | null, "markdown": str | null} | null
+      "cost": {"text": str | null, "markdown": str | null,
+               "data": {...} | null} | null            # the plan gate: PlanCost.to_data()'s numbers
     }
 
 `parse` reads such a document back into a GateResult, so reports can be compared or merged later.
@@ -47,8 +48,8 @@ def to_document(result: GateResult) -> dict[str, Any]:
     counts = result.counts()
     stacks = result.stack_names()
     cost = None
-    if result.cost_text is not None or result.cost_markdown is not None:
-        cost = {"text": result.cost_text, "markdown": result.cost_markdown}
+    if result.cost_text is not None or result.cost_markdown is not None or result.cost_data is not None:
+        cost = {"text": result.cost_text, "markdown": result.cost_markdown, "data": result.cost_data}
     return {
         "version": SCHEMA_VERSION,
         "tool": TOOL_NAME,
@@ -88,6 +89,7 @@ def parse(text: str) -> GateResult:
         errors=list(document.get("errors", [])),
         cost_markdown=cost.get("markdown"),
         cost_text=cost.get("text"),
+        cost_data=cost.get("data"),
     )
 
 

@@ -723,6 +723,27 @@ def test_a_plan_that_destroys_something_of_unknown_price_does_not_call_its_cost_
     assert "Monthly cost change of the plan: 0.00 USD (upper bound:" in proc.stdout and "lower bound" not in proc.stdout
 
 
+def test_the_plan_json_report_carries_the_cost_change_as_numbers(tmp_path):
+    droplet = {"address": "digitalocean_droplet.gpu_0", "mode": "managed", "type": "digitalocean_droplet", "name": "gpu_0",
+               "change": {"actions": ["delete"], "before": {"size": "gpu-h100x1-80gb", "tags": ["role:app"]}, "after": None}}
+    volume = {"address": "digitalocean_volume.logs", "mode": "managed", "type": "digitalocean_volume", "name": "logs",
+              "change": {"actions": ["create"], "before": None, "after": {"size": 10}, "after_unknown": {}}}
+    plan = written(tmp_path / "plan.json", json.dumps({"format_version": "1.2", "planned_values": {},
+                                                       "resource_changes": [droplet, volume]}))
+    proc = gate("plan", str(plan), "--env", "staging", "--format", "json", tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)["cost"]["data"]
+    assert data["currency"] == "USD" and data["complete"] is False and data["bound"] == "upper"
+    assert data["total_delta_usd"] == "1.00"  # 10 GiB at 0.10 USD; the Droplet's price is unknown
+    assert data["changes"] == [
+        {"address": "digitalocean_droplet.gpu_0", "action": "delete", "before_usd": None, "after_usd": "0.00",
+         "delta_usd": None},
+        {"address": "digitalocean_volume.logs", "action": "create", "before_usd": "0.00", "after_usd": "1.00",
+         "delta_usd": "1.00"},
+    ]
+    assert [(u["address"], u["side"]) for u in data["unknown"]] == [("digitalocean_droplet.gpu_0", "before")]
+
+
 @pytest.mark.parametrize("fmt", ["text", "markdown"])
 def test_the_plan_cost_lines_show_an_odd_for_each_key_on_one_line(tmp_path, fmt):
     # for_each keys are any string; a line break or ESC in one must not break (or drive) the cost section
