@@ -27,7 +27,7 @@ from policies.stack_rules._findings import RuleFindings
 from policies.stack_rules._generator import security_headers as generator_headers
 from policies.stack_rules._per_stack import once, once_per_run
 from policies.secrets import literal_bool
-from policies.stack_rules._values import is_reference
+from policies.stack_rules._values import certainly_exists, exists, is_reference
 
 RULE_ID = "HUB_STACK_1"
 TITLE = "Proxied hostnames carry the security headers on every response"
@@ -178,7 +178,9 @@ def _proxied(record: Resource) -> bool:
 
 
 def _header_rulesets(doc: StackDocument) -> list[Resource]:
-    return once(doc, "header_rulesets", lambda: [r for r in doc.of_type("cloudflare_ruleset") if is_header_ruleset(r)])
+    # A ruleset with a literal count of 0 (or an empty for_each) makes nothing: it serves no zone.
+    return once(doc, "header_rulesets",
+                lambda: [r for r in doc.of_type("cloudflare_ruleset") if is_header_ruleset(r) and exists(r)])
 
 
 def _record_zone(doc: StackDocument, record: Resource, ctx: HubContext | None) -> str | None:
@@ -293,9 +295,12 @@ def _header_problems(owner: StackDocument, ruleset: Resource, host: str, where: 
 def _derive_header_problems(owner: StackDocument, ruleset: Resource, host: str, where: str) -> list[tuple[str, str]]:
     states = header_states(owner, ruleset, host)
     never_set = {HeaderState((), f"no enabled rule of {where} sets it for this hostname")}
+    # A count or for_each known only at apply may make no ruleset at all, and then nothing is set.
+    not_made = set() if certainly_exists(ruleset) else {
+        HeaderState((), f"{where} may not be created: its count or for_each is known only at apply time")}
     problems = []
     for header, required in generator_headers.required_headers(content_security_policy="").items():
-        possible = states.get(header.lower(), never_set)
+        possible = states.get(header.lower(), never_set) | not_made
         for problem in sorted({p for state in possible for p in _state_problems(header, state, required)}):
             problems.append((header, problem))
     return problems

@@ -547,6 +547,19 @@ def test_a_wildcard_record_needs_rules_for_every_host_under_it():
     assert [h for h, _ in problems] == ["Content-Security-Policy"] and "removed by rules[1]" in problems[0][1]
 
 
+@pytest.mark.parametrize(("makes", "expected"), [
+    ({"count": 0}, "has no cloudflare_ruleset"),
+    ({"for_each": {}}, "has no cloudflare_ruleset"),
+    ({"count": "${var.headers_on ? 1 : 0}"}, "may not be created"),
+])
+def test_a_header_ruleset_that_may_make_nothing_sets_no_header(makes, expected):
+    doc = _with_rules([_set_all()])
+    raw = copy.deepcopy(doc.raw)
+    raw["resource"]["cloudflare_ruleset"]["edge_security_headers"].update(makes)
+    findings = failed(security_headers.evaluate(as_doc(raw, "production"), [as_doc(raw, "production")]))
+    assert findings and all(expected in f.message for f in findings)
+
+
 # -- HUB_STACK_2: firewall coverage and targeted tags ---------------------------------------------
 
 
