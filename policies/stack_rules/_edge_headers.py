@@ -96,30 +96,34 @@ def header_states(doc: StackDocument, ruleset: Resource, host: str) -> dict[str,
     states: dict[str, set[HeaderState]] = {}
     never_set = {HeaderState((), f"no enabled rule of {ruleset.address} sets it for this hostname")}
     for index, rule in enumerate(header_rules(doc, ruleset)):
-        if rule.get("action", "rewrite") != "rewrite":
+        action = rule.get("action", "rewrite")
+        # A `${...}` action may well be "rewrite" (the one action of this phase): the rule may run.
+        if action != "rewrite" and not is_reference(action):
             continue
         expression = rule.get("expression")
         label = f"rules[{index}] (`{expression}`)"
         enabled = _enabled(rule)
         if enabled is False:
             continue
+        unsure = "whose `action` is known only at apply time" if is_reference(action) else (
+            "whose `enabled` is known only at apply time" if enabled is None else None)
         applies = applies_to(expression, host)
         for name, operation in _header_operations(doc, ruleset, rule, index):
             key = name.lower()
             before = states.get(key, never_set)
             op = str(operation.get("operation", "")).lower()
-            changed = _apply_operation(before, op, operation, label)
-            if enabled is True and applies is Applies.ALL:
+            # An operation decided at apply may be any of the three: a remove as much as a set.
+            ops, how = (op,), label
+            if is_reference(operation.get("operation")):
+                ops, how = ("set", "add", "remove"), f"{label}, whose operation {operation['operation']} may be any"
+            changed = set().union(*(_apply_operation(before, o, operation, how) for o in ops))
+            if unsure is None and applies is Applies.ALL:
                 states[key] = changed
             elif applies is not Applies.NONE:
-                # The rule runs for some responses only (or its `enabled` is decided at apply time):
+                # The rule runs for some responses only (or whether it runs is decided at apply time):
                 # both outcomes are possible, and each must be good.
-                why = (
-                    "whose `enabled` is known only at apply time"
-                    if enabled is None
-                    else f"which does not cover every response of {host}"
-                )
-                kept = before if op == "remove" else {_not_applied(state, label, why) for state in before}
+                why = unsure or f"which does not cover every response of {host}"
+                kept = before if "remove" in ops else {_not_applied(state, label, why) for state in before}
                 states[key] = changed | kept
     return states
 

@@ -399,6 +399,13 @@ def test_hsts_max_age_in_other_digits_is_unreadable():
          "repeats includesubdomains"),
         # A second header added beside the one set: two policies, whichever comes first.
         ([_set_all(), _rule("true", {HSTS: {"operation": "add", "value": GOOD[HSTS]}})], HSTS, "is sent 2 times"),
+        # An operation or action decided at apply may be a remove: the header may be gone.
+        ([_set_all(), _rule("true", {XFO: {"operation": "${var.xfo_operation}", "value": "DENY"}})], XFO,
+         "removed by rules[1] (`true`), whose operation ${var.xfo_operation} may be any"),
+        ([_set_all(), {**_rule("true", {XFO: {"operation": "remove"}}), "action": "${var.action}"}], XFO,
+         "removed by rules[1]"),
+        ([_set_all(drop=[XFO]), {**_rule("true", SET_XFO), "action": "${var.action}"}], XFO,
+         "whose `action` is known only at apply time"),
         # A value computed at the edge cannot be checked.
         ([_set_all(), _rule("true", {XFO: {"operation": "set", "expression": 'http.request.headers["x"][0]'}})],
          XFO, "cannot be verified"),
