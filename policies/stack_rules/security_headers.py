@@ -45,11 +45,21 @@ CSP, HSTS = "Content-Security-Policy", "Strict-Transport-Security"
 RULESET_KIND = f"cloudflare_ruleset (kind {HEADER_RULESET_KIND}, phase {HEADER_RULESET_PHASE})"
 
 
+# CSP splits on ASCII whitespace only: with str.split(), "default-src\u00a0'self'" would read as a
+# default-src that browsers never see (to them it is one unknown directive name).
+_CSP_SPACE = re.compile(r"[\t\n\f\r ]+")
+
+
 def _csp_directives(value: str) -> dict[str, list[str]]:
-    """Directive name -> its sources, lower-cased; the first occurrence wins, as in browsers."""
+    """Directive name -> its sources, lower-cased; the first occurrence wins, as in browsers.
+
+    A comma starts another policy in the same header, and browsers enforce every one: read as one
+    policy whose first directive of each name wins, the header is never judged more lenient than
+    that (at worst stricter). Split on ";" alone, "script-src 'unsafe-inline'," would hide the keyword behind the comma.
+    """
     found: dict[str, list[str]] = {}
-    for part in value.split(";"):
-        words = part.split()
+    for part in re.split(r"[;,]", value):
+        words = [word for word in _CSP_SPACE.split(part) if word]
         if words:
             found.setdefault(words[0].lower(), [w.lower() for w in words[1:]])
     return found

@@ -441,6 +441,11 @@ FIXED_NONCE = ("carries the fixed nonce 'nonce-r4nd0m': a header a rule sets is 
         ("script-src 'sha256-abc=' 'unsafe-inline' 'unsafe-eval'", "allows 'unsafe-eval' in script-src"),
         # 'strict-dynamic' alone leaves 'unsafe-inline' in force in browsers that predate it.
         ("script-src 'strict-dynamic' 'unsafe-inline' https:", "allows 'unsafe-inline' in script-src"),
+        # A comma ends one policy and starts another: the keyword before it counts.
+        ("default-src 'self'; script-src 'self' 'unsafe-inline',", "allows 'unsafe-inline' in script-src"),
+        ("script-src 'unsafe-inline','self'", "allows 'unsafe-inline' in script-src"),
+        # Only ASCII whitespace separates: to browsers this is one unknown directive, not a default-src.
+        ("default-src\u00a0'self'", "restricts no scripts: it has neither script-src nor default-src"),
         # A header a rule sets is the same on every response: its nonce is public.
         ("script-src 'nonce-r4nd0m' 'strict-dynamic' 'unsafe-inline'", FIXED_NONCE),
         ("script-src 'nonce-r4nd0m'", FIXED_NONCE),
