@@ -75,8 +75,17 @@ def _hsts_directives(value: str) -> tuple[dict[str, str], list[str]]:
         if name in found and name not in repeated:
             repeated.append(name)
         if name:
-            found.setdefault(name, argument.strip().strip('"'))
+            found.setdefault(name, _hsts_value(argument.strip()))
     return found, repeated
+
+
+def _hsts_value(argument: str) -> str:
+    """A directive's value: a token or one quoted-string, unquoted (RFC 6797 6.1). A quote that is
+    not closed, or quotes doubled, break the grammar and browsers drop the header: such a value
+    stays as written, so it reads as no max-age."""
+    if len(argument) >= 2 and argument[0] == argument[-1] == '"' and '"' not in argument[1:-1]:
+        return argument[1:-1]
+    return argument
 
 
 # Which directive governs what, in CSP3's fallback order: inline <script> elements, event-handler

@@ -366,9 +366,17 @@ def test_stronger_values_than_required_pass():
     assert _header_problems([_set_all(**{HSTS: "max-age=" + "9" * 5000 + "; includeSubDomains"})]) == []
 
 
-def test_hsts_max_age_in_other_digits_is_unreadable():
-    problems = _header_problems([_set_all(**{HSTS: "max-age=\u00b2; includeSubDomains"})])
+@pytest.mark.parametrize("max_age", [
+    "\u00b2",  # a digit, but not an ASCII one
+    '"31536000', '31536000"', '""31536000""',  # a quoted-string not closed, or quotes doubled
+])
+def test_hsts_max_age_that_breaks_the_grammar_is_unreadable(max_age):
+    problems = _header_problems([_set_all(**{HSTS: f"max-age={max_age}; includeSubDomains"})])
     assert [h for h, _ in problems] == [HSTS] and "has no readable max-age" in problems[0][1]
+
+
+def test_hsts_max_age_may_be_quoted():
+    assert _header_problems([_set_all(**{HSTS: 'max-age = "31536000" ;includeSubDomains'})]) == []
 
 
 @pytest.mark.parametrize(
