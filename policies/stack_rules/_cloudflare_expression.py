@@ -59,6 +59,26 @@ class _Unparsable(Exception):
     pass
 
 
+# Escapes of a quoted string: \" and \\, a byte in hex (\x2e) or in three octal digits (\056).
+_ESCAPE = re.compile(r'\\(?:(["\\])|x([0-9A-Fa-f]{2})|([0-7]{3})|(.?))', re.DOTALL)
+
+
+def _unescape(body: str) -> str:
+    r"""A quoted string's bytes as Cloudflare reads them, as text: "www\x2ex.org" is www.x.org, so a
+    rule that writes a host so still names it. Raises _Unparsable on an escape Cloudflare refuses."""
+    data = bytearray()
+    position = 0
+    for match in _ESCAPE.finditer(body):
+        data += body[position : match.start()].encode("utf-8", "surrogatepass")
+        quoted, hexadecimal, octal, other = match.groups()
+        if other is not None:
+            raise _Unparsable(match.group(0))
+        data += quoted.encode() if quoted else bytes([int(hexadecimal or octal, 16 if hexadecimal else 8) & 0xFF])
+        position = match.end()
+    data += body[position:].encode("utf-8", "surrogatepass")
+    return data.decode("utf-8", "replace")  # bytes that are no UTF-8 name no host
+
+
 def _tokens(expression: str) -> list[tuple[str, str]]:
     """(kind, text) pairs; strings are unquoted. Raises _Unparsable on anything unexpected."""
     tokens: list[tuple[str, str]] = []
@@ -70,7 +90,7 @@ def _tokens(expression: str) -> list[tuple[str, str]]:
             raise _Unparsable(text[pos:])
         pos = match.end()
         if match.group("string") is not None:
-            tokens.append(("string", re.sub(r"\\(.)", r"\1", match.group("string")[1:-1])))
+            tokens.append(("string", _unescape(match.group("string")[1:-1])))
         elif match.group("raw") is not None:
             raw = match.group("raw")
             hashes = len(match.group("hashes"))

@@ -499,6 +499,12 @@ def test_provider_v4_records_are_judged_with_names_relative_to_the_zone(with_con
     }
 
 
+def test_a_remove_for_a_host_written_with_escapes_is_found():
+    escaped = r'http.host eq "www\x2ecommunityhub\056org"'
+    problems = _header_problems([_set_all(), _rule(escaped, {XFO: {"operation": "remove"}})])
+    assert [h for h, _ in problems] == [XFO] and "removed by rules[1]" in problems[0][1]
+
+
 def test_rules_for_other_hosts_and_provider_v4_header_blocks_are_understood():
     other_host = _rule('http.host eq "api.communityhub.org"', {XFO: {"operation": "remove"}})
     v4_headers = [{"name": name, "operation": "set", "value": value} for name, value in GOOD.items()]
@@ -525,6 +531,10 @@ def test_rules_for_other_hosts_and_provider_v4_header_blocks_are_understood():
         ('starts_with(http.request.uri.path, "/") or http.host eq "www.x.org"', Applies.ALL),
         ('http.request.uri.path eq "/"', Applies.SOME),
         ('http.host wildcard "*.x.org"', Applies.SOME),
+        # Cloudflare reads a byte escaped in hex or octal as that byte: these name www.x.org.
+        (r'http.host eq "www\x2ex.org"', Applies.ALL),
+        (r'not http.host in {"a.x.org" "www\056x.org"}', Applies.NONE),
+        (r'http.host eq "www.x.org\n"', Applies.SOME),  # an escape Cloudflare refuses: unparsable
         ('http.host eq "www.x.org" and', Applies.SOME),  # unparsable: no certainty
         ("${var.expression}", Applies.SOME),
         # Nested past the parser's recursion limit: undecided, never a crash of the gate.
