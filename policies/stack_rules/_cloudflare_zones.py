@@ -43,7 +43,17 @@ def _only_zone(doc: StackDocument) -> str | None:
     ctx = hub_context(doc)
     if ctx is None or not ctx.zone or not ctx.owns_zone:
         return None
-    zone = _literal_name(ctx.zone)
+    return context_zone(doc)
+
+
+def context_zone(doc: StackDocument) -> str | None:
+    """The zone the stack's hub context names (owned or shared), when the stack names no other: no
+    other zone created or looked up, none unnamed. Else a zone_id that refers to no zone by name may
+    be that other zone's, so None."""
+    ctx = hub_context(doc)
+    zone = _literal_name(ctx.zone) if ctx is not None else None
+    if zone is None:
+        return None
     named = {named_zone(z) for z in doc.of_type("cloudflare_zone") if exists(z)}
     named |= {named_zone(d) for d in doc.data_sources if d.type == "cloudflare_zone"}
     return zone if named <= {zone} else None

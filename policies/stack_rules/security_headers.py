@@ -13,7 +13,7 @@ import re
 from policies.findings import Finding, Severity
 from policies.stack_document import Resource, StackDocument
 from policies.stack_rules._cloudflare_expression import Applies, applies_to
-from policies.stack_rules._cloudflare_zones import normal_zone, owned_zones, zone_name, zone_of
+from policies.stack_rules._cloudflare_zones import context_zone, normal_zone, owned_zones, zone_name, zone_of
 from policies.stack_rules._context import HubContext, hub_context
 from policies.stack_rules._edge_headers import (
     HEADER_RULESET_KIND,
@@ -180,8 +180,8 @@ def _state_problems(header: str, state: HeaderState, required: str) -> list[str]
 
 def _hostname(doc: StackDocument, record: Resource, ctx: HubContext | None) -> str:
     name = str(record.attrs.get("name", "")).strip().rstrip(".").lower()
-    # The zone the record's zone_id names, else the stack's: provider v4 names are often relative.
-    zone = zone_name(doc, record.attrs.get("zone_id")) or (ctx.zone.lower() if ctx and ctx.zone else None)
+    # The record's zone completes a name relative to it: provider v4 names are often relative.
+    zone = _record_zone(doc, record, ctx)
     if zone and name in ("", "@"):
         return zone
     if zone and not is_reference(name) and name != zone and not name.endswith("." + zone):
@@ -203,8 +203,10 @@ def _header_rulesets(doc: StackDocument) -> list[Resource]:
 
 
 def _record_zone(doc: StackDocument, record: Resource, ctx: HubContext | None) -> str | None:
-    """The zone a record is in: the one its zone_id names, else the stack's hub zone."""
-    return zone_name(doc, record.attrs.get("zone_id")) or (normal_zone(ctx.zone) if ctx and ctx.zone else None)
+    """The zone a record is in: the one its zone_id names, else the stack's hub zone when the stack
+    names no other zone (a zone_id such as `${var.zone_id}` or a lookup by a computed name may be
+    that other zone's: then the zone is unknown, not taken to be the hub zone and its ruleset)."""
+    return zone_name(doc, record.attrs.get("zone_id")) or context_zone(doc)
 
 
 def _zone_owners(all_docs: list[StackDocument], zone: str) -> list[StackDocument]:
@@ -248,8 +250,9 @@ def _rulesets_for(
         return [(doc, r) for r in same], ""
     if zone is None:
         return [], (
-            f"no {RULESET_KIND} with the same zone_id ({zone_id}) in this stack, "
-            'and no "//".hub context names the zone'
+            f"no {RULESET_KIND} with the same zone_id ({zone_id}) in this stack, and the zone cannot be told: "
+            'the zone_id refers to no zone by name, and the stack names zones other than its "//".hub zone, '
+            "or has no hub context"
         )
     in_context = ctx is not None and ctx.zone is not None and normal_zone(ctx.zone) == zone
     if zone in _owned_names(doc) or (in_context and ctx.owns_zone is None):

@@ -313,6 +313,22 @@ def test_a_record_needs_headers_unless_it_is_certainly_unproxied(checked_in_docs
     assert ("api.communityhub.org" in hosts) == judged
 
 
+@pytest.mark.parametrize("zone_id, other_zone", [
+    ("${data.cloudflare_zone.other.zone_id}", ("data", {"filter": {"name": "${var.other_zone}"}})),
+    ("${var.other_zone_id}", ("resource", {"name": "other.org", "account": {"id": "${var.account_id}"}})),
+])
+def test_a_record_whose_zone_cannot_be_told_is_not_judged_by_the_hub_zone(checked_in_docs, zone_id, other_zone):
+    # The stack names a zone besides its hub zone: the record may be in that one, which has no ruleset.
+    raw = copy.deepcopy(checked_in_docs["production"].raw)
+    block, body = other_zone
+    raw.setdefault(block, {}).setdefault("cloudflare_zone", {})["other"] = body
+    raw["resource"]["cloudflare_dns_record"]["api"] = {
+        "name": "api.other.org", "type": "A", "content": "192.0.2.1", "proxied": True, "ttl": 1, "zone_id": zone_id}
+    doc = as_doc(raw, "production")
+    [finding] = failed(security_headers.evaluate(doc, [doc]))
+    assert finding.address == "cloudflare_dns_record.api" and "the zone cannot be told" in finding.message
+
+
 def _with_rules(rules: list[dict], record_name: str | None = None) -> StackDocument:
     raw = json.loads((DATA / "later_rule_removes_xfo.cdk.tf.json").read_text())
     raw["resource"]["cloudflare_ruleset"]["edge_security_headers"]["rules"] = rules
