@@ -9,6 +9,7 @@ good. That makes "set only for /app" count as missing, and a `remove` for some p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import permutations
 from typing import Any
 
 from policies.secrets import literal_bool
@@ -108,15 +109,12 @@ def header_states(doc: StackDocument, ruleset: Resource, host: str) -> dict[str,
         unsure = "whose `action` is known only at apply time" if is_reference(action) else (
             "whose `enabled` is known only at apply time" if enabled is None else None)
         applies = applies_to(expression, host)
+        by_header: dict[str, list[dict]] = {}  # header names differ in case only: one header
         for name, operation in _header_operations(doc, ruleset, rule, index):
-            key = name.lower()
+            by_header.setdefault(name.lower(), []).append(operation)
+        for key, operations in by_header.items():
             before = states.get(key, never_set)
-            op = str(operation.get("operation", "")).lower()
-            # An operation decided at apply may be any of the three: a remove as much as a set.
-            ops, how = (op,), label
-            if is_reference(operation.get("operation")):
-                ops, how = ("set", "add", "remove"), f"{label}, whose operation {operation['operation']} may be any"
-            changed = set().union(*(_apply_operation(before, o, operation, how) for o in ops))
+            changed, ops = _apply_operations(before, operations, label)
             if unsure is None and applies is Applies.ALL:
                 states[key] = changed
             elif applies is not Applies.NONE:
@@ -126,6 +124,36 @@ def header_states(doc: StackDocument, ruleset: Resource, host: str) -> dict[str,
                 kept = before if "remove" in ops else {_not_applied(state, label, why) for state in before}
                 states[key] = changed | kept
     return states
+
+
+_MOST_ORDERS = 4  # operations on one header in one rule whose orders are tried (4! = 24)
+
+
+def _apply_operations(
+    before: set[HeaderState], operations: list[dict], label: str
+) -> tuple[set[HeaderState], set[str]]:
+    """The states one rule's operations on one header leave, and the operations it may perform.
+
+    A rule that names a header twice (X-Frame-Options and x-frame-options) is applied in an order
+    the JSON does not give (Terraform sorts map keys; Cloudflare keeps no order): every order counts.
+    """
+    ops: set[str] = set()
+    if len(operations) > _MOST_ORDERS:
+        value = HeaderValue(None, f"{label} names it {len(operations)} times, applied in an order not known here")
+        return {HeaderState((value,), f"set by {label}"), HeaderState((), f"removed by {label}")}, {"remove"}
+    outcomes: set[HeaderState] = set()
+    for order in permutations(operations):
+        states = before
+        for operation in order:
+            op = str(operation.get("operation", "")).lower()
+            # An operation decided at apply may be any of the three: a remove as much as a set.
+            choices, how = (op,), label
+            if is_reference(operation.get("operation")):
+                choices, how = ("set", "add", "remove"), f"{label}, whose operation {operation['operation']} may be any"
+            ops.update(choices)
+            states = set().union(*(_apply_operation(states, o, operation, how) for o in choices))
+        outcomes |= states
+    return outcomes, ops
 
 
 def _apply_operation(before: set[HeaderState], op: str, operation: dict, label: str) -> set[HeaderState]:

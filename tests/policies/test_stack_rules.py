@@ -378,6 +378,8 @@ def test_rules_given_as_an_expression_are_findings_not_an_error(rules):
 
 def test_stronger_values_than_required_pass():
     assert _header_problems([_set_all()]) == []
+    # a header named twice with one value: whichever order, the value is the same
+    assert _header_problems([_set_all(), _rule("true", {XFO: SET_XFO[XFO], XFO.upper(): SET_XFO[XFO]})]) == []
     # longer than int() reads (4,300 digits): long enough, and no crash
     assert _header_problems([_set_all(**{HSTS: "max-age=" + "9" * 5000 + "; includeSubDomains"})]) == []
 
@@ -430,6 +432,12 @@ def test_hsts_max_age_may_be_quoted():
          "removed by rules[1]"),
         ([_set_all(drop=[XFO]), {**_rule("true", SET_XFO), "action": "${var.action}"}], XFO,
          "whose `action` is known only at apply time"),
+        # One header named twice in a rule, in two letter cases: applied in either order (Terraform
+        # sorts map keys, so the JSON's order is not the one Cloudflare gets).
+        ([_rule("true", {XFO.lower(): {"operation": "remove"},
+                         **{k: {"operation": "set", "value": v} for k, v in GOOD.items()}})], XFO, "removed by rules[0]"),
+        ([_rule("true", {XFO.lower(): {"operation": "set", "value": "SAMEORIGIN"},
+                         **{k: {"operation": "set", "value": v} for k, v in GOOD.items()}})], XFO, "is 'SAMEORIGIN'"),
         # A value computed at the edge cannot be checked.
         ([_set_all(), _rule("true", {XFO: {"operation": "set", "expression": 'http.request.headers["x"][0]'}})],
          XFO, "cannot be verified"),
@@ -441,6 +449,13 @@ def test_header_values_are_judged_after_every_rule(rules, header, expected):
     problems = _header_problems(rules)
     assert [h for h, _ in problems] == [header]
     assert expected in problems[0][1]
+
+
+def test_a_header_named_too_many_times_in_one_rule_cannot_be_verified():
+    names = ("X-FRAME-OPTIONS", "x-frame-options", "X-frame-options", "x-Frame-options", "x-frame-Options")
+    problems = _header_problems([_set_all(), _rule("true", {name: SET_XFO[XFO] for name in names})])
+    assert {h for h, _ in problems} == {XFO}
+    assert any("names it 5 times, applied in an order not known here" in problem for _, problem in problems)
 
 
 CSP = "Content-Security-Policy"
