@@ -147,7 +147,10 @@ def _hsts_problem(value: str, required: str) -> str | None:
 
 
 def _compact(text: str) -> str:
-    return re.sub(r"\s+", "", text).lower()
+    """A value as browsers compare it: HTTP whitespace (space, tab) at the ends and around ; , = does
+    not count, and case does not; inside a word it does ("no sniff" is not nosniff, to a browser
+    it is no value at all), and so does any other space character."""
+    return re.sub(r"[ \t]*([;,=])[ \t]*", r"\1", text.strip(" \t")).lower()
 
 
 def _value_problem(header: str, value: str, required: str) -> str | None:

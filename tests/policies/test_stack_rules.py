@@ -438,6 +438,10 @@ def test_hsts_max_age_may_be_quoted():
                          **{k: {"operation": "set", "value": v} for k, v in GOOD.items()}})], XFO, "removed by rules[0]"),
         ([_rule("true", {XFO.lower(): {"operation": "set", "value": "SAMEORIGIN"},
                          **{k: {"operation": "set", "value": v} for k, v in GOOD.items()}})], XFO, "is 'SAMEORIGIN'"),
+        # Space inside a word makes another value (browsers then ignore the header); around ';' it does not.
+        ([_set_all(**{XCTO: "no sniff", "X-XSS-Protection": " 1 ;\tmode = block "})], XCTO,
+         "is 'no sniff', expected 'nosniff'"),
+        ([_set_all(**{XFO: "DENY\u00a0"})], XFO, "expected 'DENY'"),  # not HTTP whitespace
         # A value computed at the edge cannot be checked.
         ([_set_all(), _rule("true", {XFO: {"operation": "set", "expression": 'http.request.headers["x"][0]'}})],
          XFO, "cannot be verified"),
