@@ -69,6 +69,10 @@ def _parse_text(raw: str) -> PortRange | None:
     low, high = int(match.group(1)), int(match.group(2) or match.group(1))
     if low > high or high > MAX_PORT:
         return None
+    if high == 0:
+        # "00" and "0-0" are port 0, which DigitalOcean reads as all ports; clamped to 1 below they
+        # would be an empty range that no check sees as open.
+        return ALL_PORTS
     return PortRange(max(low, 1), high)
 
 

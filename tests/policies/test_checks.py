@@ -709,6 +709,8 @@ def test_checks_treat_cdktf_metadata_and_line_numbers_as_bookkeeping():
         ("all", ALL_PORTS),
         ("ALL", ALL_PORTS),
         ("0", ALL_PORTS),
+        ("00", ALL_PORTS),  # port 0 however written is all ports, never an empty range
+        ("0-0", ALL_PORTS),
         ("1-65535", ALL_PORTS),
         ("0-65535", ALL_PORTS),
         ("100-20", None),

@@ -936,6 +936,19 @@ def test_ssh_rules_of_other_protocols_or_ports_are_not_ssh(checked_in_docs):
     assert finding.extra["rule"] == "inbound_rule[6]" and "tcp all ports" in finding.message
 
 
+@pytest.mark.parametrize("port_range", ["00", "0-0"])
+def test_port_zero_however_written_opens_every_port(checked_in_docs, port_range):
+    # DigitalOcean reads port 0 as all ports; read as an empty range, this rule passed every check.
+    raw = copy.deepcopy(checked_in_docs["development"].raw)
+    rules = raw["resource"]["digitalocean_firewall"]["firewalls_app"]["inbound_rule"]
+    rules.append({"protocol": "tcp", "port_range": port_range, "source_addresses": ["0.0.0.0/0"]})
+    doc = as_doc(raw, "development")
+
+    [ssh] = failed(ssh_admin_sources.evaluate(doc, [doc]))
+    assert "tcp all ports" in ssh.message
+    assert any("opens tcp" in f.message for f in failed(firewall_service_graph.evaluate(doc, [doc])))
+
+
 # -- HUB_STACK_5: the owned zone's TLS settings -----------------------------------------------------
 
 
