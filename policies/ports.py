@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 MAX_PORT = 65535
+NEARLY_ALL_PORTS = MAX_PORT - 1023  # every port but the privileged ones: as good as all of them
 PROTOCOLS = ("tcp", "udp", "icmp")  # what a DigitalOcean firewall rule takes
 _RANGE = re.compile(r"^\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?$")
 
@@ -33,7 +34,7 @@ class PortRange:
     def is_nearly_all(self) -> bool:
         """Every port but at most the privileged ones below 1024 ("2-65535", "1024-65535"): as wide
         open as all ports for what listens on a Droplet."""
-        return self.high - self.low + 1 >= MAX_PORT - 1023
+        return self.high - self.low + 1 >= NEARLY_ALL_PORTS
 
     def __str__(self) -> str:
         if self.is_all:

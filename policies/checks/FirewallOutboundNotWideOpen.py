@@ -3,9 +3,11 @@
 from checkov.common.models.enums import CheckCategories
 
 try:
-    from policies.checks._rules import CheckResult, HubResourceCheck, Severity, firewall_rules, world_open_ports
+    from policies.checks._rules import (
+        NEARLY_ALL_PORTS, CheckResult, HubResourceCheck, Severity, firewall_rules, world_open_ports,
+    )
 except ModuleNotFoundError:  # loaded by Checkov from --external-checks-dir as a loose file
-    from _rules import CheckResult, HubResourceCheck, Severity, firewall_rules, world_open_ports
+    from _rules import NEARLY_ALL_PORTS, CheckResult, HubResourceCheck, Severity, firewall_rules, world_open_ports
 
 
 class FirewallOutboundNotWideOpen(HubResourceCheck):
@@ -24,9 +26,11 @@ class FirewallOutboundNotWideOpen(HubResourceCheck):
         self.evaluated_keys = ["outbound_rule"]
         rules = firewall_rules(conf, "outbound")
         for protocol in ("tcp", "udp"):
-            wide = [r for r in world_open_ports(rules, protocol) if r.is_nearly_all]
-            if wide:
-                ports = "all ports" if wide[0].is_all else f"ports {wide[0]}"
+            # Counted over every open range, not per range: "1-30000" + "30002-65535" leaves one port
+            # shut and is as wide open as all of them.
+            wide = world_open_ports(rules, protocol)
+            if sum(r.high - r.low + 1 for r in wide) >= NEARLY_ALL_PORTS:
+                ports = "all ports" if wide[0].is_all else f"ports {', '.join(map(str, wide))}"
                 self.fail(f"outbound {protocol} on {ports} is open to the whole Internet")
         return CheckResult.FAILED if self.details else CheckResult.PASSED
 

@@ -32,7 +32,7 @@ except ModuleNotFoundError:  # loaded as a loose file by Checkov: the project ro
 
 # Light helpers shared with the gate, which must not import Checkov to read a provider block.
 from policies.dynamic_blocks import dynamic_templates, for_each_instances  # noqa: E402
-from policies.ports import ALL_PORTS, PROTOCOLS, PortRange, parse_port_range  # noqa: E402
+from policies.ports import ALL_PORTS, NEARLY_ALL_PORTS, PROTOCOLS, PortRange, parse_port_range  # noqa: E402
 from policies.secrets import find_secrets, is_reference, literal_bool, serialized, value  # noqa: E402
 from policies.tls_versions import is_minimum_or_newer  # noqa: E402
 
@@ -42,6 +42,7 @@ __all__ = [
     "DYNAMIC_ORIGIN",
     "FirewallRule",
     "HubResourceCheck",
+    "NEARLY_ALL_PORTS",
     "PortRange",
     "Severity",
     "blocks",

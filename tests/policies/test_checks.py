@@ -226,6 +226,12 @@ CASES = [
      "IPv6 ::/0 only"),
     ("HUB_DO_5", "digitalocean_firewall",
      firewall(outbound=[out_rule("tcp", "1-32767"), out_rule("tcp", "32768-65535")]), FAILED, "split all ports"),
+    ("HUB_DO_5", "digitalocean_firewall",
+     firewall(outbound=[out_rule("tcp", "1-30000"), out_rule("tcp", "30002-65535")]), FAILED,
+     "all ports but one, split around it"),
+    ("HUB_DO_5", "digitalocean_firewall",
+     firewall(outbound=[out_rule("tcp", "1-30000"), out_rule("tcp", "40000-65535")]), PASSED,
+     "ten thousand ports shut"),
     # HUB_DO_6: VPC
     ("HUB_DO_6", "digitalocean_droplet", droplet(), PASSED, "reference vpc"),
     ("HUB_DO_6", "digitalocean_droplet", droplet(vpc_uuid=None), FAILED, "no vpc"),
