@@ -260,7 +260,8 @@ _IPV6_GLOBAL = ipaddress.ip_network("2000::/3")  # every IPv6 address the Intern
 
 def _covers_world(networks: Iterable[IPNetwork]) -> bool:
     """Whether the networks together reach the Internet at large: half of IPv4 or more (0.0.0.0/1 +
-    128.0.0.0/2 + ... is all public IPv4 but never 0.0.0.0/0), or all of IPv6's global unicast."""
+    128.0.0.0/2 + ... is all public IPv4 but never 0.0.0.0/0), or likewise half of IPv6's global
+    unicast or more (2000::/4 holds every block IANA has handed out)."""
     networks = list(networks)
     ipv4 = ipaddress.collapse_addresses(n for n in networks if n.version == 4)
     if sum(n.num_addresses for n in ipv4) >= 2**31:
@@ -268,7 +269,7 @@ def _covers_world(networks: Iterable[IPNetwork]) -> bool:
     ipv6 = list(ipaddress.collapse_addresses(n for n in networks if n.version == 6))
     if any(_IPV6_GLOBAL.subnet_of(n) for n in ipv6):
         return True
-    return sum(n.num_addresses for n in ipv6 if n.subnet_of(_IPV6_GLOBAL)) == _IPV6_GLOBAL.num_addresses
+    return 2 * sum(n.num_addresses for n in ipv6 if n.subnet_of(_IPV6_GLOBAL)) >= _IPV6_GLOBAL.num_addresses
 
 
 def is_world(addresses: Iterable[str]) -> bool:

@@ -742,7 +742,9 @@ def test_parse_port_range(raw, expected):
         (["0.0.0.0/2", "8000::/1"], False),  # a quarter of IPv4, and the half of IPv6 without global unicast
         (["0.0.0.0/2", "64.0.0.0/3", "96.0.0.0/3"], True),  # quarters and eighths making half
         (["2000::/3"], True),  # all global unicast IPv6
-        (["2000::/4"], False),
+        (["2000::/4"], True),  # half of global unicast, and every block allocated so far: as for IPv4
+        (["2000::/5", "2800::/5"], True),
+        (["2000::/5"], False),
         (["10.0.0.0/8", "2001:db8::/32"], False),
         (["0.0.0.0"], False),  # a bare address is a /32
         (["${var.cidrs}"], True),  # unknown: fail closed
