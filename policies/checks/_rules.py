@@ -250,9 +250,16 @@ def _networks(addresses: Iterable[str]) -> tuple[list[IPNetwork], list[str]]:
 def _network(address: str) -> IPNetwork | None:
     # Cached: every firewall repeats the same few addresses, and ipaddress parses slowly.
     try:
-        return ipaddress.ip_network(address.strip(), strict=False)
+        network = ipaddress.ip_network(address.strip(), strict=False)
     except ValueError:
         return None
+    # An IPv4-mapped IPv6 range (::ffff:0.0.0.0/96) names IPv4 addresses: judge it as that IPv4
+    # range, or ::ffff:0.0.0.0/96 would be a narrow IPv6 range outside global unicast.
+    if network.version == 6 and network.prefixlen >= 96:
+        mapped = network.network_address.ipv4_mapped
+        if mapped is not None:
+            return ipaddress.ip_network((mapped, network.prefixlen - 96))
+    return network
 
 
 _IPV6_GLOBAL = ipaddress.ip_network("2000::/3")  # every IPv6 address the Internet routes

@@ -747,6 +747,8 @@ def test_parse_port_range(raw, expected):
         (["2000::/5"], False),
         (["10.0.0.0/8", "2001:db8::/32"], False),
         (["0.0.0.0"], False),  # a bare address is a /32
+        (["::ffff:0.0.0.0/96"], True),  # all of IPv4, written IPv4-mapped
+        (["::ffff:10.0.0.0/104"], False),
         (["${var.cidrs}"], True),  # unknown: fail closed
         (["not-an-address"], True),
         ([], False),
@@ -762,6 +764,10 @@ def test_broader_than_reports_only_the_wide_entries():
         "2001:db8::/31",
         "${x}",
     ]
+
+
+def test_broader_than_reads_ipv4_mapped_ranges_as_ipv4():
+    assert broader_than(["::ffff:10.0.0.0/112", "::ffff:10.0.0.0/104"], 16, 32) == ["::ffff:10.0.0.0/104"]
 
 
 def test_firewall_rules_reads_every_rule_with_defaults():
