@@ -787,6 +787,16 @@ def test_world_open_ports_combines_rules_per_port():
     assert world_open_ports(rules, "udp") == []
 
 
+def test_world_open_ports_ignores_port_range_on_icmp():
+    # DigitalOcean ignores an icmp rule's port_range, so the two halves add up to the world
+    rules = firewall_rules(
+        checkov_conf(firewall([rule("icmp", ports="1", addresses=["0.0.0.0/2"]),
+                               rule("icmp", ports="2", addresses=["64.0.0.0/2"])])),
+        "inbound",
+    )
+    assert world_open_ports(rules, "icmp") == [ALL_PORTS]
+
+
 def test_find_secrets_works_on_plain_json_too():
     # the gate can run it over provider blocks, which Checkov's resource checks never see
     assert find_secrets({"token": FAKE_DO_TOKEN}) == ["token: looks like a DigitalOcean API token"]
