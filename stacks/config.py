@@ -110,7 +110,7 @@ class Releases(Strict):
     @field_validator("blue", "green")
     @classmethod
     def _release(cls, v: str | None) -> str | None:
-        if v is not None and not RELEASE.match(v):
+        if v is not None and not RELEASE.fullmatch(v):
             raise ValueError(f"{v!r} is not a release name (letters, digits, '.', '_', '-')")
         return v
 
@@ -125,22 +125,22 @@ class Alerts(Strict):
     @field_validator("emails")
     @classmethod
     def _emails(cls, v: list[str]) -> list[str]:
-        bad = [e for e in v if not EMAIL.match(e)]
+        bad = [e for e in v if not EMAIL.fullmatch(e)]
         if bad:
-            raise ValueError(f"not an email address: {', '.join(bad)}")
+            raise ValueError(f"not an email address: {', '.join(map(repr, bad))}")
         return v
 
     @field_validator("slack_channel")
     @classmethod
     def _channel(cls, v: str | None) -> str | None:
-        if v is not None and not SLACK_CHANNEL.match(v):
+        if v is not None and not SLACK_CHANNEL.fullmatch(v):
             raise ValueError(f"{v!r} is not a Slack channel like '#hub-alerts'")
         return v
 
     @field_validator("slack_webhook_env")
     @classmethod
     def _webhook_env(cls, v: str | None) -> str | None:
-        if v is not None and not ENV_VAR.match(v):
+        if v is not None and not ENV_VAR.fullmatch(v):
             if v.startswith("http"):
                 raise ValueError("must name an environment variable, not hold the webhook URL itself (it is a secret)")
             raise ValueError(f"{v!r} is not an environment variable name")
@@ -186,9 +186,9 @@ class Environment(Strict):
     @field_validator("hostnames")
     @classmethod
     def _hostnames(cls, v: list[str]) -> list[str]:
-        bad = [h for h in v if not HOSTNAME.match(h)]
+        bad = [h for h in v if not HOSTNAME.fullmatch(h)]
         if bad:
-            raise ValueError(f"not a valid lower-case hostname: {', '.join(bad)}")
+            raise ValueError(f"not a valid lower-case hostname: {', '.join(map(repr, bad))}")
         if len(set(v)) != len(v):
             raise ValueError("the same hostname is listed twice")
         return v
@@ -217,9 +217,9 @@ class Environment(Strict):
     @field_validator("ssh_keys")
     @classmethod
     def _keys(cls, v: list[str]) -> list[str]:
-        bad = [k for k in v if not SSH_KEY.match(k)]
+        bad = [k for k in v if not SSH_KEY.fullmatch(k)]
         if bad:
-            raise ValueError(f"not a DigitalOcean SSH key id or fingerprint: {', '.join(bad)}")
+            raise ValueError(f"not a DigitalOcean SSH key id or fingerprint: {', '.join(map(repr, bad))}")
         return v
 
     @field_validator("monthly_budget_usd")
@@ -341,8 +341,8 @@ class HubConfig(Strict):
     def _cross_checks(self) -> "HubConfig":
         problems: list[str] = []
         for name in self.environments:
-            if not ENV_NAME.match(name):
-                problems.append(f"environments.{name}: name must be lower-case letters, digits and '-', starting with a letter")
+            if not ENV_NAME.fullmatch(name):  # quoted: a TOML key may hold a newline, which would split the line
+                problems.append(f"environments.{name!r}: name must be lower-case letters, digits and '-', starting with a letter")
         seen_host: dict[str, str] = {}
         for name, env in self.environments.items():
             for h in env.hostnames:
@@ -374,7 +374,10 @@ class HubConfig(Strict):
 
 
 def _location(loc: tuple) -> str:
-    return ".".join(str(p) for p in loc if not str(p).startswith("function-after"))
+    # A quoted TOML key may hold a newline or other control character: quote such a part, so that
+    # each problem stays on its one line.
+    parts = (str(p) for p in loc if not str(p).startswith("function-after"))
+    return ".".join(p if p.isprintable() else repr(p) for p in parts)
 
 
 def _format_errors(exc: ValidationError, source: str) -> list[str]:

@@ -98,6 +98,23 @@ CASES = {
         lambda t: edit(t, "state", 'key_prefix = "community-hub"', 'key_prefix = ""'),
         "state.key_prefix: '' is not a state key prefix",
     ),
+    # `$` in a pattern also matches before a final newline: a value must match as a whole.
+    "release with a trailing newline": (
+        lambda t: edit(t, "environments.staging.releases", 'blue = "1.7.3"', 'blue = "1.7.3\\n"'),
+        "environments.staging.releases.blue: '1.7.3\\n' is not a release name",
+    ),
+    "email with a trailing newline": (
+        lambda t: edit(t, "environments.staging.alerts", 'emails = ["ops@communityhub.org"]', 'emails = ["ops@communityhub.org\\n"]'),
+        "environments.staging.alerts.emails: not an email address: 'ops@communityhub.org\\n'",
+    ),
+    "environment name with a trailing newline": (
+        lambda t: t.replace("[environments.staging", '[environments."staging\\n"'),
+        "environments.'staging\\n': name must be lower-case letters",
+    ),
+    "unknown key with a newline in it": (
+        lambda t: edit(t, "environments.staging", 'region = "fra1"', 'region = "fra1"\n"col\\nour" = 1'),
+        "environments.staging.'col\\nour': unknown key",
+    ),
     "toml nested past the parser's limit": (
         lambda t: t + "\ndeep = " + "[" * 100_000 + "]" * 100_000 + "\n",
         "nested too deeply to read",
