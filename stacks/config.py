@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import string
 import tomllib
 from enum import Enum
 from pathlib import Path
@@ -33,6 +34,7 @@ IMAGE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 SLACK_CHANNEL = re.compile(r"^#[a-z0-9][a-z0-9._-]{0,79}$")
 ENV_VAR = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+PREVIEW_SLUG_MAX = 32  # keeps "preview-<slug>" names, tags and DNS labels well inside provider limits
 
 
 class ConfigError(Exception):
@@ -311,8 +313,19 @@ class Preview(Strict):
     @field_validator("hostname_template")
     @classmethod
     def _template(cls, v: str) -> str:
-        if "{slug}" not in v:
+        # Checked here, not first when someone asks for a preview: a template that cannot be filled
+        # in ("{branch}", a lone "{") or makes no hostname is an error in this file, not a traceback.
+        try:
+            fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(v) if name is not None]
+        except ValueError as exc:
+            raise ValueError(f"{v!r} is not a template ({exc})") from None
+        if any(f != ("slug", "", None) for f in fields):
+            raise ValueError(f"{v!r}: the only placeholder it may hold is {{slug}}, as it is")
+        if not fields:
             raise ValueError("must contain {slug}")
+        sample = v.format(slug="a" * PREVIEW_SLUG_MAX)  # the longest slug a branch name gives
+        if not HOSTNAME.fullmatch(sample):
+            raise ValueError(f"{v!r} does not make a valid lower-case hostname (with a {PREVIEW_SLUG_MAX}-character slug: {sample!r})")
         return v
 
     @field_validator("cidr_pool")
@@ -366,6 +379,10 @@ class HubConfig(Strict):
                 problems.append(f"zones.{zname}.owner: {zone.owner!r} is not an environment")
             elif self.environments[zone.owner].zone != zname:
                 problems.append(f"zones.{zname}.owner: environment {zone.owner!r} uses zone {self.environments[zone.owner].zone!r}")
+        sample = self.preview.hostname_template.format(slug="x")
+        if not any(sample == z or sample.endswith("." + z) for z in self.zones):
+            problems.append(f"preview.hostname_template: {self.preview.hostname_template!r} is not inside any zone "
+                            "declared under [zones]")
         if self.preview.base not in self.environments:
             problems.append(f"preview.base: {self.preview.base!r} is not an environment")
         if problems:

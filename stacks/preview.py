@@ -10,9 +10,8 @@ import hashlib
 import ipaddress
 import re
 
+from stacks.config import PREVIEW_SLUG_MAX as MAX_SLUG
 from stacks.config import ConfigError, Environment, HubConfig, Kind, Pool
-
-MAX_SLUG = 32  # keeps "preview-<slug>" names, tags and DNS labels well inside provider limits
 
 
 def slugify(branch: str) -> str:

@@ -115,6 +115,23 @@ CASES = {
         lambda t: edit(t, "environments.staging", 'region = "fra1"', 'region = "fra1"\n"col\\nour" = 1'),
         "environments.staging.'col\\nour': unknown key",
     ),
+    # The template is filled in only when a preview is asked for: check it with the file.
+    "preview template with another placeholder": (
+        lambda t: edit(t, "preview", '"{slug}.preview.communityhub.dev"', '"{slug}.{branch}.communityhub.dev"'),
+        "preview.hostname_template: '{slug}.{branch}.communityhub.dev': the only placeholder it may hold is {slug}",
+    ),
+    "preview template with a lone brace": (
+        lambda t: edit(t, "preview", '"{slug}.preview.communityhub.dev"', '"{slug}.preview{.communityhub.dev"'),
+        "preview.hostname_template: '{slug}.preview{.communityhub.dev' is not a template",
+    ),
+    "preview template that makes no hostname": (
+        lambda t: edit(t, "preview", '"{slug}.preview.communityhub.dev"', '"{slug}.Preview.communityhub.dev"'),
+        "preview.hostname_template: '{slug}.Preview.communityhub.dev' does not make a valid lower-case hostname",
+    ),
+    "preview template outside the zones": (
+        lambda t: edit(t, "preview", '"{slug}.preview.communityhub.dev"', '"{slug}.preview.example.com"'),
+        "preview.hostname_template: '{slug}.preview.example.com' is not inside any zone declared under [zones]",
+    ),
     "toml nested past the parser's limit": (
         lambda t: t + "\ndeep = " + "[" * 100_000 + "]" * 100_000 + "\n",
         "nested too deeply to read",

@@ -142,6 +142,15 @@ def test_preview_name_that_cannot_be_made_valid(tmp_path):
     assert "Traceback" not in proc.stderr and not outdir.exists()
 
 
+def test_a_broken_preview_template_is_a_config_error_not_a_traceback(tmp_path):
+    config = tmp_path / "environments.toml"
+    config.write_text((ROOT / "environments.toml").read_text().replace(
+        '"{slug}.preview.communityhub.dev"', '"{slug}.{branch}.communityhub.dev"'))
+    proc = synth_in(ROOT, tmp_path, HUB_PREVIEW="feat/a", HUB_CONFIG=config, CDKTF_OUTDIR=tmp_path / "out")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"{config}: preview.hostname_template: " in proc.stderr
+
+
 @pytest.mark.skipif(not (ROOT / "node_modules" / ".bin" / "cdktf").exists(), reason="cdktf CLI not installed (make install)")
 def test_real_cdktf_synth(tmp_path):
     """`cdktf synth` runs main.py through cdktf.json's `app` and gives the same stacks."""
