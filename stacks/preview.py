@@ -65,9 +65,13 @@ def preview_environments(config: HubConfig, branches: list[str]) -> dict[str, En
     slugs: dict[str, str] = {}
     for branch in branches:
         slug = slugify(branch)
-        if slug in slugs.values():
-            continue  # two spellings of one branch make one preview
-        slugs[branch] = slug
+        if branch.strip() in slugs:
+            continue  # one branch named twice makes one preview
+        other = next((b for b, s in slugs.items() if s == slug), None)
+        if other is not None:  # two branches would share, and each deploy replace, one preview
+            raise ConfigError([f"HUB_PREVIEW: branches {other!r} and {branch.strip()!r} both make preview "
+                               f"'preview-{slug}'; preview one of them at a time"])
+        slugs[branch.strip()] = slug
     cidrs = _allocate_cidrs(config.preview.cidr_pool, list(slugs.values()))
     base = config.environments[config.preview.base]
     p = config.preview
@@ -77,6 +81,10 @@ def preview_environments(config: HubConfig, branches: list[str]) -> dict[str, En
         name = f"preview-{slug}"
         if name in config.environments:
             raise ConfigError([f"HUB_PREVIEW: preview {name!r} would replace the environment of the same name"])
+        taken = next((n for n, e in config.environments.items() if hostname in e.hostnames), None)
+        if taken is not None:  # its DNS record would take over the other environment's hostname
+            raise ConfigError([f"HUB_PREVIEW: preview {name!r} would have hostname {hostname!r}, which environment "
+                               f"{taken!r} uses"])
         pools = {}
         for role in ("app", "db", "search", "cache", "monitoring"):
             pool = getattr(base.pools, role)

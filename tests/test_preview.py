@@ -60,3 +60,19 @@ def test_a_branch_keeps_its_range(config):
 def test_fifty_previews_get_fifty_ranges(config):
     envs = preview_environments(config, [f"feature/{i}-work" for i in range(50)])
     assert len({e.vpc_cidr for e in envs.values()}) == 50
+
+
+def test_two_branches_that_make_one_slug_are_an_error(config):
+    """Each deploy of one would replace the other's preview: say so rather than merge them."""
+    with pytest.raises(ConfigError) as err:
+        preview_environments(config, parse_branches("feat/a,Feat_A"))
+    assert err.value.problems == ["HUB_PREVIEW: branches 'feat/a' and 'Feat_A' both make preview 'preview-feat-a'; "
+                                  "preview one of them at a time"]
+
+
+def test_a_preview_may_not_take_an_environments_hostname(config):
+    config = config.model_copy(update={"preview": config.preview.model_copy(update={"hostname_template": "{slug}.communityhub.dev"})})
+    with pytest.raises(ConfigError) as err:
+        preview_environments(config, ["staging"])
+    assert err.value.problems == ["HUB_PREVIEW: preview 'preview-staging' would have hostname "
+                                  "'staging.communityhub.dev', which environment 'staging' uses"]
