@@ -29,8 +29,14 @@ def preview_request() -> str | None:
             value = json.loads(context).get("hubPreview")
         except (ValueError, AttributeError):
             value = None
+        # JSON may give a list (what cdktf.json's "context" invites) or a true, a number, an object:
+        # their str() would slug into previews nobody asked for ("['feat/a'", "true").
+        if isinstance(value, list) and value and all(isinstance(b, str) for b in value):
+            return ",".join(value)
+        if value and not isinstance(value, str):
+            raise ConfigError([f"cdktf context hubPreview: {json.dumps(value)} is not a branch name or a list of branch names"])
         if value:
-            return str(value)
+            return value
     return None
 
 

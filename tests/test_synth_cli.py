@@ -142,6 +142,19 @@ def test_preview_name_that_cannot_be_made_valid(tmp_path):
     assert "Traceback" not in proc.stderr and not outdir.exists()
 
 
+def test_preview_from_cdktf_context(tmp_path):
+    """cdktf passes cdktf.json's "context" as CDKTF_CONTEXT_JSON: a list names several branches,
+    and a value that is no branch name is an error, not a preview named after its Python spelling."""
+    outdir = tmp_path / "out"
+    proc = synth_in(ROOT, tmp_path, CDKTF_CONTEXT_JSON='{"hubPreview": ["feat/a", "feat/b"]}', CDKTF_OUTDIR=outdir)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in (outdir / "stacks").iterdir() if p.name.startswith("preview-")) == [
+        "preview-feat-a", "preview-feat-b"]
+    proc = synth_in(ROOT, tmp_path, CDKTF_CONTEXT_JSON='{"hubPreview": true}', CDKTF_OUTDIR=outdir)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "cdktf context hubPreview: true is not a branch name or a list of branch names" in proc.stderr
+
+
 def test_a_broken_preview_template_is_a_config_error_not_a_traceback(tmp_path):
     config = tmp_path / "environments.toml"
     config.write_text((ROOT / "environments.toml").read_text().replace(
