@@ -4,7 +4,6 @@ environment, then run the policy gate on what was synthesized. A failing gate ex
 stops `cdktf deploy` before anything is applied; unusable input exits 2."""
 
 import io
-import os
 import sys
 from pathlib import Path
 
@@ -13,10 +12,10 @@ from policies import run_cache
 
 def main() -> int:
     from policies.deploy_gate import EXIT_USAGE, override_reason
-    from stacks.outdir import OutdirError, outdir_from_env, outdir_lock
+    from stacks.outdir import OutdirError, config_from_env, outdir_from_env, outdir_lock
 
-    config = Path(os.environ.get("HUB_CONFIG", "environments.toml"))
     try:
+        config = config_from_env()
         outdir = outdir_from_env()
         reason = override_reason()
     except ValueError as exc:

@@ -23,6 +23,7 @@ from typing import Iterator
 from policies.deploy_seal import SEAL_FILE, STACK_FILE
 
 OUTDIR_ENV, DEFAULT_OUTDIR = "CDKTF_OUTDIR", "cdktf.out"
+CONFIG_ENV, DEFAULT_CONFIG_FILE = "HUB_CONFIG", "environments.toml"
 MANIFEST = "manifest.json"  # what cdktf reads to deploy
 HELD_MANIFEST = "manifest.held-until-gate-passes.json"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +40,16 @@ def outdir_from_env() -> Path:
     if problem:
         raise ValueError(f"{OUTDIR_ENV}: {problem}")
     return outdir
+
+
+def config_from_env() -> Path:
+    """The configuration file: HUB_CONFIG, else environments.toml; ValueError when it is set but empty
+    (Path("") is the working directory, which would be reported as an unreadable file). It lives here,
+    beside outdir_from_env, because main.py reads both before anything heavy is imported."""
+    raw = os.environ.get(CONFIG_ENV)
+    if raw is not None and not raw.strip():
+        raise ValueError(f"{CONFIG_ENV}: empty; unset it (synth then reads {DEFAULT_CONFIG_FILE}) or name the configuration file")
+    return Path(raw if raw is not None else DEFAULT_CONFIG_FILE)
 
 
 def replace_problem(target: Path) -> str | None:

@@ -10,9 +10,9 @@ from pathlib import Path
 from rich.console import Console
 
 from policies.stack_document import StackDocument, load_stack
-from stacks.config import DEFAULT_CONFIG, ConfigError, load_config
+from stacks.config import ConfigError, load_config
 from stacks.outdir import (
-    OutdirError, hold_manifest, interrupted_swap, outdir_from_env, outdir_lock, replace_problem, staged_outdir,
+    OutdirError, config_from_env, hold_manifest, interrupted_swap, outdir_from_env, outdir_lock, replace_problem, staged_outdir,
     unread_terraform_files,
 )
 
@@ -69,8 +69,8 @@ def synth(config_path: Path, outdir: Path) -> list[StackDocument]:
 
 def run(config_path: Path | None = None, outdir: Path | None = None, console: Console | None = None) -> tuple[int, list[StackDocument]]:
     console = console or Console(width=120)
-    config_path = config_path or Path(os.environ.get("HUB_CONFIG", str(DEFAULT_CONFIG)))
     try:
+        config_path = config_path or config_from_env()
         outdir = outdir or outdir_from_env()
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -155,6 +155,14 @@ def test_preview_from_cdktf_context(tmp_path):
     assert "cdktf context hubPreview: true is not a branch name or a list of branch names" in proc.stderr
 
 
+@pytest.mark.parametrize("command", [["-m", "stacks"], ["main.py"]])
+def test_an_empty_hub_config_is_named(command, tmp_path):
+    proc = subprocess.run([sys.executable, *command], cwd=ROOT, env=run_env(tmp_path, HUB_CONFIG="", CDKTF_OUTDIR=tmp_path / "out"),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "error: HUB_CONFIG: empty; unset it (synth then reads environments.toml) or name the configuration file" in proc.stderr
+
+
 def test_a_broken_preview_template_is_a_config_error_not_a_traceback(tmp_path):
     config = tmp_path / "environments.toml"
     config.write_text((ROOT / "environments.toml").read_text().replace(
