@@ -155,6 +155,15 @@ class Alerts(Strict):
         return self
 
 
+# VPC ranges must lie in these (RFC 1918). ipaddress's is_private also holds for loopback, link-local,
+# 0.0.0.0/8, 240.0.0.0/4 and documentation ranges, none of which DigitalOcean accepts for a VPC.
+RFC1918 = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+
+
+def _rfc1918(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    return net.version == 4 and any(net.subnet_of(r) for r in RFC1918)
+
+
 def _network(value: str, field: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     try:
         return ipaddress.ip_network(value, strict=True)
@@ -199,8 +208,8 @@ class Environment(Strict):
     @classmethod
     def _vpc(cls, v: str) -> str:
         net = _network(v, "vpc_cidr")
-        if not (net.version == 4 and net.is_private):
-            raise ValueError(f"{v!r} must be a private IPv4 range (RFC 1918)")
+        if not _rfc1918(net):
+            raise ValueError(f"{v!r} must be a private IPv4 range inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (RFC 1918)")
         if not 16 <= net.prefixlen <= 28:
             raise ValueError(f"{v!r} must be between /16 and /28 (DigitalOcean VPC limits)")
         return v
@@ -332,8 +341,8 @@ class Preview(Strict):
     @classmethod
     def _pool(cls, v: str) -> str:
         net = _network(v, "cidr_pool")
-        if not (net.version == 4 and net.is_private and net.prefixlen <= 24):
-            raise ValueError(f"{v!r} must be a private IPv4 range of /24 or larger")
+        if not (_rfc1918(net) and net.prefixlen <= 24):
+            raise ValueError(f"{v!r} must be a private IPv4 range (RFC 1918) of /24 or larger")
         return v
 
 

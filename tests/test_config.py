@@ -132,6 +132,14 @@ CASES = {
         lambda t: edit(t, "preview", '"{slug}.preview.communityhub.dev"', '"{slug}.preview.example.com"'),
         "preview.hostname_template: '{slug}.preview.example.com' is not inside any zone declared under [zones]",
     ),
+    "vpc in loopback": (  # ipaddress calls it private; DigitalOcean takes RFC 1918 ranges only
+        lambda t: edit(t, "environments.staging", 'vpc_cidr = "10.20.0.0/20"', 'vpc_cidr = "127.0.0.0/20"'),
+        "environments.staging.vpc_cidr: '127.0.0.0/20' must be a private IPv4 range inside 10.0.0.0/8",
+    ),
+    "preview pool in link-local": (
+        lambda t: edit(t, "preview", 'cidr_pool = "10.200.0.0/16"', 'cidr_pool = "169.254.0.0/16"'),
+        "preview.cidr_pool: '169.254.0.0/16' must be a private IPv4 range (RFC 1918) of /24 or larger",
+    ),
     "toml nested past the parser's limit": (
         lambda t: t + "\ndeep = " + "[" * 100_000 + "]" * 100_000 + "\n",
         "nested too deeply to read",
