@@ -427,11 +427,18 @@ def load_config(path: Path = DEFAULT_CONFIG) -> HubConfig:
     """Read and validate the configuration; raise ConfigError listing every problem."""
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")  # tolerates the byte-order mark some editors write
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError([f"{source}: file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError([f"{source}: cannot be read ({exc})"]) from None
+    try:
+        text = raw.decode("utf-8-sig")  # tolerates the byte-order mark some editors write
+    except UnicodeDecodeError as exc:  # the line, not the byte offset the codec gives, finds it in an editor
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError([f"{source}: not UTF-8 text: byte 0x{raw[exc.start]:02x} at line {line}, column {column} "
+                           "(save the file as UTF-8)"]) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -169,6 +169,21 @@ def test_every_problem_is_reported_at_once(tmp_path, base_toml):
     assert "mars1" in joined and "must not be negative" in joined
 
 
+def test_a_file_that_is_not_utf8_names_the_line(tmp_path, base_toml):
+    path = tmp_path / "environments.toml"
+    path.write_bytes(base_toml.replace('"dev-alerts@', '"d\xe9v-alerts@').encode("latin-1"))
+    line = next(i for i, text in enumerate(base_toml.splitlines(), 1) if '"dev-alerts@' in text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert err.value.problems == [f"{path}: not UTF-8 text: byte 0xe9 at line {line}, column 13 (save the file as UTF-8)"]
+
+
+def test_a_directory_is_not_a_file(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    assert err.value.problems[0].startswith(f"{tmp_path}: cannot be read (")
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_config(tmp_path / "nope.toml")
