@@ -12,7 +12,7 @@ TAG = re.compile(r"^[a-zA-Z0-9:\-_]{1,255}$")
 
 
 def _checked(tag: str) -> str:
-    if not TAG.match(tag):
+    if not TAG.fullmatch(tag):  # match() would let a final newline through `$`
         raise ValueError(f"{tag!r} is not a valid DigitalOcean tag")
     return tag
 

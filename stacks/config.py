@@ -194,6 +194,14 @@ class Environment(Strict):
     def _region(cls, v: str) -> str:
         return _known_region(v)
 
+    @field_validator("ttl")
+    @classmethod
+    def _ttl(cls, v: str | None) -> str | None:
+        # It becomes the tag `ttl:<days>d` that the clean-up job reads.
+        if v is not None and not re.fullmatch(r"[1-9][0-9]{0,2}d", v):
+            raise ValueError(f"{v!r} is not a number of days like '7d'")
+        return v
+
     @field_validator("hostnames")
     @classmethod
     def _hostnames(cls, v: list[str]) -> list[str]:
@@ -244,6 +252,8 @@ class Environment(Strict):
     def _consistency(self) -> "Environment":
         if getattr(self.releases, self.active_color) is None:
             raise ValueError(f"active_color is {self.active_color!r} but releases.{self.active_color} is not set")
+        if self.ttl is not None and self.kind is not Kind.PREVIEW:  # the clean-up job would tear it down
+            raise ValueError(f"ttl is for preview environments only, and this one is {self.kind.value!r}")
         if self.kind is Kind.PRODUCTION and self.pools.app.count < 2:
             raise ValueError("pools.app.count must be at least 2 in production (one Droplet per colour pool is no redundancy)")
         for h in self.hostnames:

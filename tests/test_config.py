@@ -140,6 +140,14 @@ CASES = {
         lambda t: edit(t, "preview", 'cidr_pool = "10.200.0.0/16"', 'cidr_pool = "169.254.0.0/16"'),
         "preview.cidr_pool: '169.254.0.0/16' must be a private IPv4 range (RFC 1918) of /24 or larger",
     ),
+    "ttl that makes no tag": (
+        lambda t: edit(t, "environments.development", 'backups = "off"', 'backups = "off"\nttl = "7 days"'),
+        "environments.development.ttl: '7 days' is not a number of days like '7d'",
+    ),
+    "ttl on an environment the clean-up job must not touch": (
+        lambda t: edit(t, "environments.production", 'backups = "weekly"', 'backups = "weekly"\nttl = "7d"'),
+        "environments.production: ttl is for preview environments only, and this one is 'production'",
+    ),
     "toml nested past the parser's limit": (
         lambda t: t + "\ndeep = " + "[" * 100_000 + "]" * 100_000 + "\n",
         "nested too deeply to read",

@@ -236,3 +236,10 @@ def test_no_secret_and_no_provider_token_in_output(synthesized):
         text = json.dumps(synthesized(env))
         assert "token" not in json.dumps(synthesized(env).get("provider", {}))
         assert "hooks.slack.com" not in text and "PRIVATE KEY" not in text
+
+
+def test_a_tag_with_a_final_newline_is_refused():
+    from constructs_lib import tags
+
+    with pytest.raises(ValueError, match="is not a valid DigitalOcean tag"):
+        tags.ttl_tag("7d\n")
