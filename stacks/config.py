@@ -11,6 +11,7 @@ import ipaddress
 import re
 import string
 import tomllib
+import urllib.parse
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Literal
@@ -275,6 +276,14 @@ class Zone(Strict):
         "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
     )
 
+    @field_validator("content_security_policy")
+    @classmethod
+    def _csp(cls, v: str) -> str:
+        # It is sent as a header value: a newline or other control character breaks the header.
+        if not v.strip() or not v.isprintable():
+            raise ValueError(f"{v!r} is not a header value (one line of printable text, not empty)")
+        return v
+
     @model_validator(mode="after")
     def _account(self) -> "Zone":
         if self.create and not self.account_id:
@@ -301,6 +310,16 @@ class State(Strict):
     @classmethod
     def _region(cls, v: str) -> str:
         return _known_region(v)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, v: str | None) -> str | None:
+        # Terraform's S3 backend needs a URL; "fra1.digitaloceanspaces.com" would fail only at init.
+        if v is not None:
+            url = urllib.parse.urlsplit(v)
+            if url.scheme not in ("https", "http") or not url.hostname or not v.isprintable() or " " in v:
+                raise ValueError(f"{v!r} is not a URL like 'https://fra1.digitaloceanspaces.com'")
+        return v
 
     @field_validator("bucket")
     @classmethod

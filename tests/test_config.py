@@ -148,6 +148,14 @@ CASES = {
         lambda t: edit(t, "environments.production", 'backups = "weekly"', 'backups = "weekly"\nttl = "7d"'),
         "environments.production: ttl is for preview environments only, and this one is 'production'",
     ),
+    "header value with a newline": (
+        lambda t: edit(t, 'zones."communityhub.dev"', "create = false", 'create = false\ncontent_security_policy = "default-src \'self\'\\nX-A: b"'),
+        "zones.communityhub.dev.content_security_policy: \"default-src 'self'\\nX-A: b\" is not a header value",
+    ),
+    "state endpoint without a scheme": (
+        lambda t: edit(t, "state", 'region = "fra1"', 'region = "fra1"\nendpoint = "fra1.digitaloceanspaces.com"'),
+        "state.endpoint: 'fra1.digitaloceanspaces.com' is not a URL like 'https://fra1.digitaloceanspaces.com'",
+    ),
     "toml nested past the parser's limit": (
         lambda t: t + "\ndeep = " + "[" * 100_000 + "]" * 100_000 + "\n",
         "nested too deeply to read",
