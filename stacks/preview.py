@@ -32,6 +32,12 @@ def parse_branches(value: str) -> list[str]:
     branches = [b for b in (part.strip() for part in value.split(",")) if b]
     if not branches:
         raise ConfigError(["HUB_PREVIEW: is set but names no branch"])
+    # Git allows no whitespace or control character in a branch name: "feat/a feat/b" is two
+    # branches written with the wrong separator, not one preview named feat-a-feat-b.
+    bad = [b for b in branches if any(c.isspace() or not c.isprintable() for c in b)]
+    if bad:
+        raise ConfigError([f"HUB_PREVIEW: {b!r} is not a branch name (it holds whitespace); separate branches "
+                           "with commas" for b in bad])
     return branches
 
 

@@ -76,3 +76,11 @@ def test_a_preview_may_not_take_an_environments_hostname(config):
         preview_environments(config, ["staging"])
     assert err.value.problems == ["HUB_PREVIEW: preview 'preview-staging' would have hostname "
                                   "'staging.communityhub.dev', which environment 'staging' uses"]
+
+
+@pytest.mark.parametrize("value", ["feat/a feat/b", "feat/a\nfeat/b", "feat/a\tx"])
+def test_branches_separated_by_anything_but_commas(value):
+    with pytest.raises(ConfigError) as err:
+        parse_branches(value)
+    assert err.value.problems == [f"HUB_PREVIEW: {value!r} is not a branch name (it holds whitespace); "
+                                  "separate branches with commas"]
