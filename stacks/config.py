@@ -269,7 +269,8 @@ class Environment(Strict):
 
 class Zone(Strict):
     owner: str  # the environment whose stack manages the zone-wide settings and header ruleset
-    create: bool = False  # False: look the zone up by name; True: create it
+    # False: look the zone up by name; True: create it. Strict: lax pydantic reads "no" or 0 as a bool.
+    create: Annotated[bool, Field(strict=True)] = False
     account_id: str | None = None
     content_security_policy: str = (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "

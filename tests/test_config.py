@@ -156,6 +156,10 @@ CASES = {
         lambda t: edit(t, "state", 'region = "fra1"', 'region = "fra1"\nendpoint = "fra1.digitaloceanspaces.com"'),
         "state.endpoint: 'fra1.digitaloceanspaces.com' is not a URL like 'https://fra1.digitaloceanspaces.com'",
     ),
+    "zone create written as a string": (
+        lambda t: edit(t, 'zones."communityhub.dev"', "create = false", 'create = "no"'),
+        "zones.communityhub.dev.create: Input should be a valid boolean",
+    ),
     "toml nested past the parser's limit": (
         lambda t: t + "\ndeep = " + "[" * 100_000 + "]" * 100_000 + "\n",
         "nested too deeply to read",
