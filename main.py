@@ -34,7 +34,9 @@ def main() -> int:
 def synth_and_gate(config: Path, outdir: Path, reason: str | None) -> int:
     from policies.deploy_gate import EXIT_USAGE, changed_since_read, seal_stacks
 
-    key = run_cache.run_key(config) if reason is None else None
+    # A configuration that is no regular file (HUB_CONFIG=<(...), a pipe) can be read once only: by
+    # the synth, not first by the cache key, which would leave the synth an empty file. Not cached.
+    key = run_cache.run_key(config) if reason is None and config.is_file() else None
     if key and (hit := run_cache.lookup(key, outdir)):
         sys.stdout.write(hit.stdout)
         sys.stderr.write(hit.stderr)
@@ -84,7 +86,7 @@ def synth_and_gate(config: Path, outdir: Path, reason: str | None) -> int:
     # The output as released, taken before checking once more that the stacks are what the gate read:
     # an edit after that makes the next run's output differ from this digest, so it gates afresh.
     digest = run_cache.tree_digest(outdir)
-    if settled and not changed_since_read(docs):  # settled: not a Checkov timeout or crash
+    if key and settled and not changed_since_read(docs):  # settled: not a Checkov timeout or crash
         run_cache.store(key, outdir, run_cache.CachedRun(out, "", code), digest)
     return code
 

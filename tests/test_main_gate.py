@@ -5,6 +5,7 @@ cache that cannot go stale."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -202,3 +203,17 @@ def test_bad_price_table_and_suppressions_exit_2(project, tmp_path):
     proc = main_py(project, tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "suppressions.toml: entry 1 (check HUB_DO_1): field 'reason' is required" in proc.stderr
+
+
+def test_a_configuration_read_from_a_pipe(project, tmp_path):
+    """HUB_CONFIG=<(...) names a pipe, which can be read once: the synth must get its content."""
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "w") as fh:  # the file is smaller than a pipe's buffer
+        fh.write((project / "environments.toml").read_text())
+    try:
+        proc = subprocess.run([sys.executable, "main.py"], cwd=project, pass_fds=(read_end,), capture_output=True,
+                              text=True, timeout=300, env=run_env(tmp_path, HUB_CONFIG=f"/dev/fd/{read_end}"))
+    finally:
+        os.close(read_end)
+    assert proc.returncode == 0, proc.stderr
+    assert "Gate PASSED" in proc.stdout
