@@ -22,6 +22,7 @@ from policies.input_files import NESTED_TOO_DEEPLY
 from policies.pricing import MAX_BUDGET_USD, PriceTableError, known_regions, known_size_slugs
 
 DEFAULT_CONFIG = Path("environments.toml")
+MAX_CONFIG_BYTES = 4 * 2**20  # hundreds of environments take well under 1 MiB
 
 ROLES = ("app", "db", "search", "cache", "monitoring")
 COLORS = ("blue", "green")
@@ -457,11 +458,14 @@ def load_config(path: Path = DEFAULT_CONFIG) -> HubConfig:
     """Read and validate the configuration; raise ConfigError listing every problem."""
     source = str(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:  # bounded: HUB_CONFIG=/dev/zero or a wrong huge file must not eat the memory
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError([f"{source}: file not found"]) from None
     except OSError as exc:
         raise ConfigError([f"{source}: cannot be read ({exc})"]) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError([f"{source}: larger than {MAX_CONFIG_BYTES // 2**20} MiB; not an environments file"])
     try:
         text = raw.decode("utf-8-sig")  # tolerates the byte-order mark some editors write
     except UnicodeDecodeError as exc:  # the line, not the byte offset the codec gives, finds it in an editor

@@ -204,6 +204,16 @@ def test_a_directory_is_not_a_file(tmp_path):
     assert err.value.problems[0].startswith(f"{tmp_path}: cannot be read (")
 
 
+def test_a_huge_file_is_refused_unread(tmp_path):
+    """Bounded like HUB_CONFIG=/dev/zero, which has no end (a sparse file stands in for it)."""
+    path = tmp_path / "huge.toml"
+    with path.open("wb") as fh:
+        fh.truncate(5 * 2**20)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert err.value.problems == [f"{path}: larger than 4 MiB; not an environments file"]
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_config(tmp_path / "nope.toml")
