@@ -208,9 +208,8 @@ def cmd_cost(args) -> int:
 
 def cmd_plan(args) -> int:
     from policies import plan as plan_gate
-    from policies.reports import GateResult, render
+    from policies.reports import GateResult, render, visible
     from policies.reports.markdown import escape
-    from policies.reports import visible
 
     plan = plan_gate.load_plan(args.plan)
     allowances = plan_gate.load_allowances(args.allowances) if args.allowances else []

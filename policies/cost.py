@@ -972,11 +972,12 @@ def render_json(report: Report) -> str:
             ],
         }
     else:
+        total, _, complete = _grand_total(report)
         data = {
             "kind": "cost_estimate",
             "currency": "USD",
-            "total_usd": _amount(_grand_total(report)[0]),  # all stacks together
-            "complete": _grand_total(report)[2],  # False: the total is a lower bound
+            "total_usd": _amount(total),  # all stacks together
+            "complete": complete,  # False: the total is a lower bound
             "stacks": [
                 {
                     "stack": cost.stack,

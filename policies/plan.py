@@ -23,7 +23,6 @@ volume, and a volume that is itself destroyed is caught on its own address.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
 import tomllib
@@ -46,7 +45,7 @@ from policies.cost import MAX_QUANTITY
 from policies.findings import Finding, Severity, Status
 from policies.input_files import NESTED_TOO_DEEPLY, display_path, json_type, parse_json, read_text
 from policies.pricing import PriceTable, current_price_table
-from policies.suppressions import MIN_REASON_WORDS, expiry_date, explains
+from policies.suppressions import MIN_REASON_WORDS, expiry_date, explains, glob_matches, table_header_lines
 
 SUPPORTED_FORMAT_MAJOR = 1
 
@@ -85,12 +84,8 @@ class AllowanceReadError(PlanReadError):
 
 
 
-def address_matches(address: str, pattern: str) -> bool:
-    """Glob match where only `*` and `?` are wildcards.
-
-    fnmatch would read an instance key such as `[0]` as a character class; escaping `[` keeps it literal.
-    """
-    return fnmatch.fnmatchcase(address, pattern.replace("[", "[[]"))
+# Globs where only `*` and `?` are wildcards: an instance key such as `[0]` stays literal.
+address_matches = glob_matches
 
 
 def _message(err: dict) -> str:
@@ -327,14 +322,6 @@ class _AllowancesFile(BaseModel):
     allow_destroy: list[Allowance] = []
 
 
-def _entry_lines(text: str) -> list[int]:
-    """1-based line of each `[[allow_destroy]]` header; tomllib does not report positions."""
-    # TOML lets the table name be quoted too; a header missed here would shift every later entry's line. Only
-    # "\n" ends a TOML line (splitlines() would also split at a U+2028 inside a string).
-    header = re.compile(r"""^[ \t]*\[\[[ \t]*(allow_destroy|"allow_destroy"|'allow_destroy')[ \t]*\]\]""", re.M)
-    return [text.count("\n", 0, m.start()) + 1 for m in header.finditer(text)]
-
-
 def load_allowances(path: Path | str) -> list[Allowance]:
     """Read `[[allow_destroy]]` entries (address, reason, expires[, environment]) from a TOML file."""
     path = Path(path)
@@ -346,7 +333,7 @@ def load_allowances(path: Path | str) -> list[Allowance]:
         raise AllowanceReadError(f"{shown}: not valid TOML ({exc})") from None
     except RecursionError:
         raise AllowanceReadError(f"{shown}: {NESTED_TOO_DEEPLY}") from None
-    lines = _entry_lines(text)
+    lines = table_header_lines(text, "allow_destroy")
     try:
         parsed = _AllowancesFile.model_validate(raw)
     except ValidationError as exc:

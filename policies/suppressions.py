@@ -42,6 +42,7 @@ import tomllib
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -88,8 +89,6 @@ def explains(reason: str) -> bool:
 
 _CHECK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _STACK_PREFIX = re.compile(r"^(?P<stack>[^:/.]*):(?P<pattern>.*)$")
-# tomllib reports no positions, so entry lines are found by their table headers (hand-written for that).
-_ENTRY_HEADER = re.compile(r"""^[ \t]*\[\[[ \t]*(suppression|"suppression"|'suppression')[ \t]*\]\]""", re.M)
 
 
 class SuppressionError(ValueError):
@@ -157,6 +156,22 @@ def expiry_date(value: Any) -> date:
         except ValueError as exc:
             raise ValueError(f"is not a real date: {exc}") from None
     raise ValueError(f"must be an ISO date such as 2026-06-30, got {value!r}")
+
+
+def table_header_lines(text: str, name: str) -> list[int]:
+    """The 1-based line of each `[[name]]` header (the name may be quoted, as TOML allows), in order.
+
+    tomllib reports no positions, so entry lines are found by their table headers (hand-written for
+    that). Only "\n" ends a TOML line (splitlines() would also split at a U+2028 inside a string).
+    Shared with the plan gate's `[[allow_destroy]]` entries.
+    """
+    return [text.count("\n", 0, m.start()) + 1 for m in _table_header(name).finditer(text)]
+
+
+@lru_cache(maxsize=8)
+def _table_header(name: str) -> re.Pattern[str]:
+    quoted = re.escape(name)
+    return re.compile(rf"""^[ \t]*\[\[[ \t]*({quoted}|"{quoted}"|'{quoted}')[ \t]*\]\]""", re.M)
 
 
 def glob_matches(name: str, pattern: str) -> bool:
@@ -267,7 +282,7 @@ def load_suppressions(path: Path | None = None) -> list[Suppression]:
     except ValidationError as exc:
         raise SuppressionError(_describe_errors(shown, data, exc)) from None
 
-    lines = [text.count("\n", 0, m.start()) + 1 for m in _ENTRY_HEADER.finditer(text)]
+    lines = table_header_lines(text, "suppression")
     if len(lines) != len(parsed.suppression):  # e.g. written as an inline array: positions unknown
         lines = [1] * len(parsed.suppression)
     suppressions = [
@@ -315,7 +330,6 @@ def apply_suppressions(
     known = set(known_check_ids) | {f.check_id for f in findings}
     problems: list[Finding] = []
     active: list[Suppression] = []
-    unjudged: set[int] = set()  # entries whose check may be one that did not run
     for suppression in suppressions:
         if suppression.check not in known and all_checks_ran:
             message = f"{suppression.describe()} names check {suppression.check!r}, which the gate does not know."
@@ -329,8 +343,6 @@ def apply_suppressions(
                 )
                 problems.append(_problem(EXPIRED, suppression, message))
         else:
-            if suppression.check not in known:
-                unjudged.add(suppression.index)
             active.append(suppression)
 
     used: set[int] = set()
@@ -344,7 +356,8 @@ def apply_suppressions(
         result.append(finding)
 
     for suppression in active:
-        if suppression.index in used or suppression.index in unjudged:
+        # an entry of a check not known here is active only when that check may not have run: unjudged
+        if suppression.index in used or suppression.check not in known:
             continue
         meant_for = suppression.meant_for(every)
         if meant_for and meant_for <= evaluated and (knows_every_stack or suppression.stack_scope != "*"):

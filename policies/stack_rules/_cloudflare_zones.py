@@ -49,7 +49,11 @@ def _only_zone(doc: StackDocument) -> str | None:
 def context_zone(doc: StackDocument) -> str | None:
     """The zone the stack's hub context names (owned or shared), when the stack names no other: no
     other zone created or looked up, none unnamed. Else a zone_id that refers to no zone by name may
-    be that other zone's, so None."""
+    be that other zone's, so None. Worked out once per stack: every proxied record asks."""
+    return once(doc, "context_zone", lambda: _context_zone(doc))
+
+
+def _context_zone(doc: StackDocument) -> str | None:
     ctx = hub_context(doc)
     zone = _literal_name(ctx.zone) if ctx is not None else None
     if zone is None:

@@ -181,10 +181,10 @@ def _state_problems(header: str, state: HeaderState, required: str) -> list[str]
     return problems
 
 
-def _hostname(doc: StackDocument, record: Resource, ctx: HubContext | None) -> str:
+def _hostname(doc: StackDocument, record: Resource) -> str:
     name = str(record.attrs.get("name", "")).strip().rstrip(".").lower()
     # The record's zone completes a name relative to it: provider v4 names are often relative.
-    zone = _record_zone(doc, record, ctx)
+    zone = _record_zone(doc, record)
     if zone and name in ("", "@"):
         return zone
     if zone and not is_reference(name) and name != zone and not name.endswith("." + zone):
@@ -205,7 +205,7 @@ def _header_rulesets(doc: StackDocument) -> list[Resource]:
                 lambda: [r for r in doc.of_type("cloudflare_ruleset") if is_header_ruleset(r) and exists(r)])
 
 
-def _record_zone(doc: StackDocument, record: Resource, ctx: HubContext | None) -> str | None:
+def _record_zone(doc: StackDocument, record: Resource) -> str | None:
     """The zone a record is in: the one its zone_id names, else the stack's hub zone when the stack
     names no other zone (a zone_id such as `${var.zone_id}` or a lookup by a computed name may be
     that other zone's: then the zone is unknown, not taken to be the hub zone and its ruleset)."""
@@ -244,7 +244,7 @@ def _rulesets_for(
     hub zone), in this stack or in whichever stack of the run owns or creates that zone.
     """
     zone_id = record.attrs.get("zone_id")
-    zone = _record_zone(doc, record, ctx)
+    zone = _record_zone(doc, record)
     # The same zone_id expression is the same zone; else zones compare by name (`.id` and `.zone_id` of
     # a lookup are one zone).
     same = [r for r in _header_rulesets(doc)
@@ -336,7 +336,7 @@ def evaluate(doc: StackDocument, all_docs: list[StackDocument]) -> list[Finding]
     records: dict[str, Resource] = {}  # one record per hostname (A and AAAA share the headers)
     for record in doc.of_type(*RECORD_TYPES):
         if _proxied(record):
-            records.setdefault(_hostname(doc, record, ctx), record)
+            records.setdefault(_hostname(doc, record), record)
     findings: list[Finding] = []
     for host, record in records.items():
         rulesets, missing_reason = _rulesets_for(doc, record, ctx, all_docs)
