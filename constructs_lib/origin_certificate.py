@@ -9,12 +9,14 @@ prebuilt bindings exist, so it is declared as a plain Terraform resource.
 from __future__ import annotations
 
 from constructs_lib import _bindings  # noqa: F401  - before any provider import: load only what we use
-from cdktf import TerraformProvider, TerraformProviderGeneratorMetadata, TerraformResource, TerraformResourceLifecycle
+from cdktf import Fn, TerraformProvider, TerraformProviderGeneratorMetadata, TerraformResource, TerraformResourceLifecycle
 from cdktf_cdktf_provider_cloudflare.origin_ca_certificate import OriginCaCertificate
 from cdktf_cdktf_provider_digitalocean.certificate import Certificate
 from constructs import Construct
 
 from constructs_lib.naming import Part
+
+CERT_DIGEST_CHARS = 10
 
 TLS = TerraformProviderGeneratorMetadata(provider_name="tls", provider_version_constraint="~> 4.0")
 
@@ -61,10 +63,14 @@ class OriginCertificate(Part):
             request_type="origin-ecc",
             requested_validity=validity_days,
         )
+        # DigitalOcean allows one certificate of a name per account, and a replacement is created
+        # before the old one goes: so the name carries a digest of the certificate it holds, and a
+        # new certificate (renewal, new hostnames, new key) gets a new name.
+        digest = Fn.substr(Fn.sha1(self.origin.certificate), 0, CERT_DIGEST_CHARS)
         self.certificate = self.add(
             Certificate,
             "certificate",
-            name=name,
+            name=f"{name}-{digest}",
             type="custom",
             private_key=key.get_string_attribute("private_key_pem"),
             leaf_certificate=self.origin.certificate,

@@ -98,6 +98,17 @@ def test_origin_certificate_is_a_cloudflare_origin_ca_certificate(synthesized):
     assert origin["hostnames"] == ["communityhub.org", "www.communityhub.org"]
 
 
+def test_a_replacement_origin_certificate_gets_a_new_name(synthesized):
+    # create_before_destroy makes the new certificate while the old one still exists, and
+    # DigitalOcean refuses a second certificate of the same name: the name must follow the content.
+    cert = resources(synthesized("production"), "digitalocean_certificate")["origin_certificate"]
+    assert cert["lifecycle"]["create_before_destroy"] is True
+    assert cert["name"] == (
+        "community-hub-production-origin-"
+        "${substr(sha1(cloudflare_origin_ca_certificate.origin_origin_ca.certificate), 0, 10)}"
+    )
+
+
 def _rules(fw: dict, direction: str) -> set[tuple]:
     out = set()
     for r in fw.get(f"{direction}_rule", []):
