@@ -63,6 +63,19 @@ class Kind(str, Enum):
         return self in (Kind.STAGING, Kind.PRODUCTION)
 
 
+# The records are proxied, so Cloudflare's edge must hold a certificate for each hostname. The
+# zone's Universal SSL certificate names the zone and `*.<zone>`, and a wildcard covers one label:
+# `a.b.<zone>` would fail the TLS handshake at the edge.
+DEEPER_THAN_EDGE_CERTIFICATE = (
+    "is more than one label below zone, which Cloudflare's Universal SSL certificate does not cover "
+    "(use a name like 'preview-x.<zone>'); zone"
+)
+
+
+def edge_certificate_covers(hostname: str, zone: str) -> bool:
+    return hostname == zone or (hostname.endswith("." + zone) and "." not in hostname[: -len(zone) - 1])
+
+
 def _matching(pattern: re.Pattern[str], value: str, what: str) -> str:
     """`value` if the whole of it matches `pattern`; else the error "<value> is not <what>"."""
     if not pattern.fullmatch(value):
@@ -261,6 +274,8 @@ class Environment(Strict):
         for h in self.hostnames:
             if not (h == self.zone or h.endswith("." + self.zone)):
                 raise ValueError(f"hostname {h!r} is not inside zone {self.zone!r}")
+            if not edge_certificate_covers(h, self.zone):
+                raise ValueError(f"hostname {h!r} {DEEPER_THAN_EDGE_CERTIFICATE} {self.zone!r}")
         return self
 
     @property
@@ -339,7 +354,7 @@ class Preview(Strict):
     """How a feature-branch preview environment is derived from its base environment."""
 
     base: str = "development"
-    hostname_template: str = "{slug}.preview.communityhub.dev"
+    hostname_template: str = "preview-{slug}.communityhub.dev"
     cidr_pool: str = "10.200.0.0/16"  # each preview takes a /24 from this pool
     size: str = "s-1vcpu-1gb"  # the smallest size that runs our services
     ttl_days: Annotated[int, Field(ge=1, le=90, strict=True)] = 7
@@ -420,9 +435,13 @@ class HubConfig(Strict):
             elif self.environments[zone.owner].zone != zname:
                 problems.append(f"zones.{zname}.owner: environment {zone.owner!r} uses zone {self.environments[zone.owner].zone!r}")
         sample = self.preview.hostname_template.format(slug="x")
-        if not any(sample == z or sample.endswith("." + z) for z in self.zones):
+        zones = [z for z in self.zones if sample == z or sample.endswith("." + z)]
+        if not zones:
             problems.append(f"preview.hostname_template: {self.preview.hostname_template!r} is not inside any zone "
                             "declared under [zones]")
+        elif not edge_certificate_covers(sample, max(zones, key=len)):
+            problems.append(f"preview.hostname_template: {self.preview.hostname_template!r} "
+                            f"{DEEPER_THAN_EDGE_CERTIFICATE} {max(zones, key=len)!r}")
         if self.preview.base not in self.environments:
             problems.append(f"preview.base: {self.preview.base!r} is not an environment")
         if problems:

@@ -117,20 +117,30 @@ CASES = {
     ),
     # The template is filled in only when a preview is asked for: check it with the file.
     "preview template with another placeholder": (
-        lambda t: edit(t, "preview", '"{slug}.preview.communityhub.dev"', '"{slug}.{branch}.communityhub.dev"'),
+        lambda t: edit(t, "preview", '"preview-{slug}.communityhub.dev"', '"{slug}.{branch}.communityhub.dev"'),
         "preview.hostname_template: '{slug}.{branch}.communityhub.dev': the only placeholder it may hold is {slug}",
     ),
     "preview template with a lone brace": (
-        lambda t: edit(t, "preview", '"{slug}.preview.communityhub.dev"', '"{slug}.preview{.communityhub.dev"'),
+        lambda t: edit(t, "preview", '"preview-{slug}.communityhub.dev"', '"{slug}.preview{.communityhub.dev"'),
         "preview.hostname_template: '{slug}.preview{.communityhub.dev' is not a template",
     ),
     "preview template that makes no hostname": (
-        lambda t: edit(t, "preview", '"{slug}.preview.communityhub.dev"', '"{slug}.Preview.communityhub.dev"'),
+        lambda t: edit(t, "preview", '"preview-{slug}.communityhub.dev"', '"{slug}.Preview.communityhub.dev"'),
         "preview.hostname_template: '{slug}.Preview.communityhub.dev' does not make a valid lower-case hostname",
     ),
     "preview template outside the zones": (
-        lambda t: edit(t, "preview", '"{slug}.preview.communityhub.dev"', '"{slug}.preview.example.com"'),
+        lambda t: edit(t, "preview", '"preview-{slug}.communityhub.dev"', '"{slug}.preview.example.com"'),
         "preview.hostname_template: '{slug}.preview.example.com' is not inside any zone declared under [zones]",
+    ),
+    # Proxied records need an edge certificate, and Universal SSL covers one label below the zone.
+    "preview template two labels below the zone": (
+        lambda t: edit(t, "preview", '"preview-{slug}.communityhub.dev"', '"{slug}.preview.communityhub.dev"'),
+        "preview.hostname_template: '{slug}.preview.communityhub.dev' is more than one label below zone",
+    ),
+    "hostname two labels below the zone": (
+        lambda t: edit(t, "environments.staging", 'hostnames = ["staging.communityhub.dev"]',
+                       'hostnames = ["www.staging.communityhub.dev"]'),
+        "environments.staging: hostname 'www.staging.communityhub.dev' is more than one label below zone",
     ),
     "vpc in loopback": (  # ipaddress calls it private; DigitalOcean takes RFC 1918 ranges only
         lambda t: edit(t, "environments.staging", 'vpc_cidr = "10.20.0.0/20"', 'vpc_cidr = "127.0.0.0/20"'),

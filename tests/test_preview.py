@@ -47,7 +47,7 @@ def test_several_branches(config):
     env = envs["preview-feat-a"]
     assert env.kind is Kind.PREVIEW and env.ttl == "7d" and env.backups == "off"
     assert env.monthly_budget_usd == config.preview.monthly_budget_usd
-    assert env.hostnames == ["feat-a.preview.communityhub.dev"] and env.zone == "communityhub.dev"
+    assert env.hostnames == ["preview-feat-a.communityhub.dev"] and env.zone == "communityhub.dev"
     assert {getattr(env.pools, r).size for r in ("app", "db", "search", "cache", "monitoring")} == {"s-1vcpu-1gb"}
 
 

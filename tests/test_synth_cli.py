@@ -69,7 +69,7 @@ def test_preview_environment_is_added(tmp_path):
     assert {d["size"] for d in droplets.values()} == {"s-1vcpu-1gb"}
     assert all("ttl:7d" in d["tags"] for d in droplets.values())
     records = doc["resource"]["cloudflare_dns_record"]
-    assert [r["name"] for r in records.values()] == ["feature-search-filters-v2.preview.communityhub.dev"]
+    assert [r["name"] for r in records.values()] == ["preview-feature-search-filters-v2.communityhub.dev"]
     assert doc["//"]["hub"]["budget_usd"] == 80 and doc["//"]["hub"]["kind"] == "preview"
     assert doc["terraform"]["backend"]["local"]["path"] == "terraform.preview-feature-search-filters-v2.tfstate"
 
@@ -166,7 +166,7 @@ def test_an_empty_hub_config_is_named(command, tmp_path):
 def test_a_broken_preview_template_is_a_config_error_not_a_traceback(tmp_path):
     config = tmp_path / "environments.toml"
     config.write_text((ROOT / "environments.toml").read_text().replace(
-        '"{slug}.preview.communityhub.dev"', '"{slug}.{branch}.communityhub.dev"'))
+        '"preview-{slug}.communityhub.dev"', '"{slug}.{branch}.communityhub.dev"'))
     proc = synth_in(ROOT, tmp_path, HUB_PREVIEW="feat/a", HUB_CONFIG=config, CDKTF_OUTDIR=tmp_path / "out")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert f"{config}: preview.hostname_template: " in proc.stderr
