@@ -300,8 +300,10 @@ def _inputs(docs: list[StackDocument], copies: Path) -> list[_Input]:
             else:  # a document made in memory (tests) has no bytes read from disk
                 inputs.append(_Input(doc, str(doc.path)))
             continue
-        # The same document, one key per line, characters as UTF-8: read as the stack itself is.
-        text = json.dumps(doc.raw, indent=2, ensure_ascii=False).translate(_ESCAPE_YAML_LINE_BREAKS)
+        # The same document, one key per line, characters as UTF-8: read as the stack itself is. A
+        # top-level null (`"locals": null`, which Terraform reads as no block) is left out: Checkov crashes on it.
+        clean = {key: value for key, value in doc.raw.items() if value is not None}
+        text = json.dumps(clean, indent=2, ensure_ascii=False).translate(_ESCAPE_YAML_LINE_BREAKS)
         inputs.append(_Input(doc, copy_of(index, text.encode("utf-8")), key_lines(text)))
     return inputs
 

@@ -176,6 +176,9 @@ def _construct_path(body: Any) -> str:
 
 
 
+_UNLABELLED_BLOCKS = frozenset({"terraform", "locals"})  # top-level blocks without labels
+
+
 def parse_stack(text: str, path: Path, name: str | None = None) -> StackDocument:
     display = display_path(path)
     raw = parse_json(text, StackReadError, display)
@@ -188,7 +191,9 @@ def parse_stack(text: str, path: Path, name: str | None = None) -> StackDocument
     if unknown:
         raise StackReadError(f"{display}: top level: unknown block(s) {', '.join(unknown)} for Terraform JSON")
     for block in sorted(terraform_keys & set(raw)):
-        if raw[block] is not None and not isinstance(raw[block], dict):
+        # null is "no block" only where a block has no labels (terraform, locals); Terraform refuses it
+        # where labels are due ("Missing block label"), and Checkov crashes on it anywhere (see checkov_runner).
+        if (raw[block] is not None or block not in _UNLABELLED_BLOCKS) and not isinstance(raw[block], dict):
             raise StackReadError(f"{display}: {block}: expected an object, found {json_type(raw[block])}")
     # Named blocks are objects (a provider may also be a list of configurations); Checkov crashes otherwise.
     for block in ("variable", "output", "module", "provider"):
@@ -201,7 +206,8 @@ def parse_stack(text: str, path: Path, name: str | None = None) -> StackDocument
     stack_name = name or stack_name_of(path)
     doc = StackDocument(name=stack_name, path=path, display_path=display, raw=raw)
     doc.block_lines = {key: line for key, line in positions.items() if len(key) <= 2}
-    doc.misread_by_checkov = misread_by_checkov(text)
+    # Checkov crashes on a block written as null and then reads nothing of the stack: it gets a copy without them.
+    doc.misread_by_checkov = misread_by_checkov(text) or None in raw.values()
     for block, mode, target in (("resource", "managed", doc.resources), ("data", "data", doc.data_sources)):
         section = raw.get(block, {}) or {}
         if not isinstance(section, dict):

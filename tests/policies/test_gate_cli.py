@@ -142,6 +142,8 @@ def test_expired_suppression_stops_suppressing(tmp_path):
         ('{"resource": {}, "terraform": "x"}', "terraform: expected an object, found a string"),
         ('{"resource": {}, "output": "x"}', "output: expected an object, found a string"),
         ('{"resource": {}, "variable": {"region": "nyc3"}}', "variable.region: expected an object, found a string"),
+        # Terraform: "Missing block label"; Checkov crashed on it and the data source passed unread
+        ('{"resource": null, "data": {"aws_iam_policy_document": {"p": {}}}}', "resource: expected an object, found null"),
         ('{"resource": {"digitalocean_vpc": {"v": {"ip_range": NaN}}}}', "not valid JSON (NaN is not a JSON value)"),
         # json keeps the last of repeated keys: the open firewall in the first "resource" would go unseen
         ('{"resource": {"digitalocean_firewall": {"f": {"name": "f"}}}, "resource": {"digitalocean_vpc": {"v": {}}}}',
@@ -246,6 +248,13 @@ def test_stacks_checkov_cannot_read_as_written_are_judged_the_same(tmp_path, nam
     variant = written(tmp_path / name, write(json.loads(INSECURE.read_text())))
     findings = _findings(variant, tmp_path)
     assert findings == _findings(INSECURE, tmp_path)
+
+
+def test_a_block_terraform_reads_as_absent_leaves_checkov_the_rest(tmp_path):
+    """`"locals": null` is no block to Terraform; Checkov crashed on it and read nothing of the stack."""
+    raw = json.loads(INSECURE.read_text())
+    stack = written(tmp_path / "nulls" / "cdk.tf.json", json.dumps({**raw, "locals": None, "terraform": None}, indent=2))
+    assert _findings(stack, tmp_path) == _findings(INSECURE, tmp_path)
 
 
 def test_a_stack_file_is_named_without_its_json_suffixes(tmp_path):
