@@ -172,7 +172,8 @@ def _construct_path(body: Any) -> str:
     """cdktf's `"//".metadata.path`; "" when absent or not in cdktf's shape (foreign output)."""
     meta = body.get("//") if isinstance(body, dict) else None
     metadata = meta.get("metadata") if isinstance(meta, dict) else None
-    return str(metadata.get("path", "")) if isinstance(metadata, dict) else ""
+    path = metadata.get("path") if isinstance(metadata, dict) else None
+    return path if isinstance(path, str) else ""  # not str(): a list would read as "['a', 'b']", which suppressions match
 
 
 

@@ -34,3 +34,10 @@ def test_each_provider_configuration_is_a_block_on_its_own_line():
     raw = {"provider": {"aws": [{"region": "a"}, {"alias": "west", "region": "b"}]}, "resource": {}}
     doc = parse_stack(json.dumps(raw, indent=2), Path("p.tf.json"))
     assert [(p.address, p.line) for p in doc.providers] == [("provider.aws", 4), ("provider.aws.west", 7)]
+
+
+def test_a_construct_path_not_in_cdktfs_shape_is_unknown():
+    bodies = {"a": {"//": {"metadata": {"path": ["s", "a"]}}}, "b": {"//": {"metadata": {"path": 7}}},
+              "c": {"//": "note"}, "d": {"//": {"metadata": {"path": "s/d"}}}}
+    doc = parse_stack(json.dumps({"resource": {"digitalocean_vpc": bodies}}), Path("p.tf.json"))
+    assert [r.construct_path for r in doc.resources] == ["", "", "", "s/d"]
