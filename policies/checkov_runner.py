@@ -25,7 +25,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from policies.findings import Finding, Severity, Status, location
-from policies.stack_document import YAML_ONLY_LINE_BREAKS, Resource, StackDocument, key_lines
+from policies.stack_document import YAML_UNREADABLE, Resource, StackDocument, key_lines
 from policies.stack_rules._values import exists
 
 # Offline by default: no call to Checkov's platform for its check-id mapping or guidelines.
@@ -281,8 +281,8 @@ def _needs_copy(doc: StackDocument) -> bool:
     return not doc.path.name.endswith(".tf.json") or doc.misread_by_checkov or len(set(lines)) < len(lines)
 
 
-# In the copy: characters YAML would take for line breaks, escaped (JSON allows it; they sit in strings).
-_ESCAPE_YAML_LINE_BREAKS = {ord(c): f"\\u{ord(c):04x}" for c in YAML_ONLY_LINE_BREAKS}
+# In the copy: characters YAML would take for line breaks or refuses, escaped (JSON allows it; they sit in strings).
+_ESCAPE_YAML_UNREADABLE = {ord(c): f"\\u{ord(c):04x}" for c in YAML_UNREADABLE}
 
 
 def _inputs(docs: list[StackDocument], copies: Path) -> list[_Input]:
@@ -303,7 +303,7 @@ def _inputs(docs: list[StackDocument], copies: Path) -> list[_Input]:
         # The same document, one key per line, characters as UTF-8: read as the stack itself is. A
         # top-level null (`"locals": null`, which Terraform reads as no block) is left out: Checkov crashes on it.
         clean = {key: value for key, value in doc.raw.items() if value is not None}
-        text = json.dumps(clean, indent=2, ensure_ascii=False).translate(_ESCAPE_YAML_LINE_BREAKS)
+        text = json.dumps(clean, indent=2, ensure_ascii=False).translate(_ESCAPE_YAML_UNREADABLE)
         inputs.append(_Input(doc, copy_of(index, text.encode("utf-8")), key_lines(text)))
     return inputs
 

@@ -17,17 +17,22 @@ from policies.input_files import display_path, has_surrogate_escape, json_type, 
 
 
 YAML_ONLY_LINE_BREAKS = "\x85\u2028\u2029"  # line breaks to YAML, ordinary characters to JSON
+# Characters a JSON string may hold as they are but YAML refuses outright ("unacceptable character"):
+# DEL, the C1 controls but \x85, and the noncharacters U+FFFE and U+FFFF. With the line breaks, the
+# characters the clean copy for Checkov writes as escapes (they can only sit in strings).
+YAML_UNREADABLE = YAML_ONLY_LINE_BREAKS + "\x7f" + "".join(map(chr, (*range(0x80, 0x85), *range(0x86, 0xA0)))) + "\ufffe\uffff"
+_YAML_UNREADABLE = re.compile(f"[{re.escape(YAML_UNREADABLE)}]")
 _COLON_AFTER_LINE_BREAK = re.compile(r"\n[ \t\r]*:")  # a key broken from its colon: strings hold no raw \n
 
 
 def misread_by_checkov(text: str) -> bool:
     """Whether Checkov, which reads JSON with a YAML parser, would misread or refuse this valid JSON:
-    a character written as an escaped surrogate pair, one YAML takes for a line break, a tab
-    (YAML refuses it as indentation), or a line break between a key and its colon (YAML wants a key
-    on one line)."""
+    a character written as an escaped surrogate pair, one YAML takes for a line break or refuses, a
+    tab (YAML refuses it as indentation), or a line break between a key and its colon (YAML wants a
+    key on one line)."""
     return (
         has_surrogate_escape(text)
-        or any(c in text for c in YAML_ONLY_LINE_BREAKS)
+        or _YAML_UNREADABLE.search(text) is not None
         or "\t" in text
         or _COLON_AFTER_LINE_BREAK.search(text) is not None
     )

@@ -234,11 +234,17 @@ def _yaml_line_break(raw: dict) -> str:
     return json.dumps(raw, indent=2, ensure_ascii=False)
 
 
+def _yaml_unacceptable(raw: dict) -> str:
+    raw["//"] = {"note": "del\x7f c1\x9b nonchar\uffff"}  # JSON strings may hold them raw; Checkov's YAML refuses them
+    return json.dumps(raw, indent=2, ensure_ascii=False)
+
+
 @pytest.mark.parametrize("name, write", [
     ("mini/cdk.tf.json", lambda raw: json.dumps(raw, separators=(",", ":"))),  # blocks share line 1
     ("insecure.json", lambda raw: json.dumps(raw, indent=2)),  # Checkov reads only *.tf.json
     ("emoji/cdk.tf.json", _emoji_escaped),
     ("breaks/cdk.tf.json", _yaml_line_break),
+    ("unacceptable/cdk.tf.json", _yaml_unacceptable),
     ("braces/cdk.tf.json", lambda raw: json.dumps(raw, indent=2).replace('": {', '":\n{')),  # Checkov: line of "{"
     ("tabs/cdk.tf.json", lambda raw: json.dumps(raw, indent="\t")),  # YAML refuses tabs as indentation
     ("colons/cdk.tf.json", lambda raw: json.dumps(raw, indent=2).replace('": ', '"\n: ')),  # YAML: a key on one line
