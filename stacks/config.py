@@ -435,13 +435,14 @@ class HubConfig(Strict):
             elif self.environments[zone.owner].zone != zname:
                 problems.append(f"zones.{zname}.owner: environment {zone.owner!r} uses zone {self.environments[zone.owner].zone!r}")
         sample = self.preview.hostname_template.format(slug="x")
-        zones = [z for z in self.zones if sample == z or sample.endswith("." + z)]
-        if not zones:
+        # the innermost declared zone that holds the sample hostname
+        zone = max((z for z in self.zones if sample == z or sample.endswith("." + z)), key=len, default=None)
+        if zone is None:
             problems.append(f"preview.hostname_template: {self.preview.hostname_template!r} is not inside any zone "
                             "declared under [zones]")
-        elif not edge_certificate_covers(sample, max(zones, key=len)):
+        elif not edge_certificate_covers(sample, zone):
             problems.append(f"preview.hostname_template: {self.preview.hostname_template!r} "
-                            f"{DEEPER_THAN_EDGE_CERTIFICATE} {max(zones, key=len)!r}")
+                            f"{DEEPER_THAN_EDGE_CERTIFICATE} {zone!r}")
         if self.preview.base not in self.environments:
             problems.append(f"preview.base: {self.preview.base!r} is not an environment")
         if problems:

@@ -471,12 +471,11 @@ def world_open_ports(rules: Iterable[FirewallRule], protocol: str) -> list[PortR
     Rules are combined per port, so 0.0.0.0/1 on one rule plus 128.0.0.0/1 on another rule for
     the same port counts as the world; likewise "1-32767" plus "32768-65535" counts as all ports.
     """
-    if protocol == "icmp":
-        # icmp has no ports: a port_range on an icmp rule is ignored, so it must not keep two
-        # halves of the Internet on different "ports" from adding up.
-        relevant = tuple((1, ALL_PORTS.high, r.addresses) for r in rules if r.matches(protocol) and r.addresses)
-    else:
-        relevant = tuple((r.ports.low, r.ports.high, r.addresses) for r in rules if r.matches(protocol) and r.addresses)
+    # icmp has no ports: a port_range on an icmp rule is ignored, so it must not keep two halves of
+    # the Internet on different "ports" from adding up.
+    icmp = protocol == "icmp"
+    relevant = tuple(((ports := ALL_PORTS if icmp else r.ports).low, ports.high, r.addresses)
+                     for r in rules if r.matches(protocol) and r.addresses)
     return list(_world_open_ports(relevant))
 
 
